@@ -1,0 +1,277 @@
+//! Whole PDUs: the [`Pdu`] type, decoding a frame into one and encoding one into a buffer.
+//!
+//! One file per family of bodies (as h2 keeps one per frame type). [`Body`] is an enum with a
+//! variant per command, so a `match` covers the protocol and the command_id can never disagree
+//! with the body. Decoding a bad body yields [`Malformed`], which still carries the header so
+//! the session can answer that sequence number.
+
+mod bind;
+mod broadcast;
+mod multi;
+mod query;
+mod sm;
+
+pub use bind::{Bind, BindResp, Outbind};
+pub use broadcast::{BroadcastSm, CancelBroadcastSm, QueryBroadcastSm};
+pub use multi::{MultiDest, SubmitMulti, SubmitMultiResp, UnsuccessSme};
+pub use query::{AlertNotification, CancelSm, QuerySm, QuerySmResp};
+pub use sm::{DataSm, DeliverSm, MessageIdResp, ReplaceSm, SubmitSm};
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::wire::{DecodeOptions, Header, Reader, Storage, HEADER_LEN};
+use crate::{CommandId, CommandStatus, Error};
+
+macro_rules! bodies {
+    (
+        with body { $($variant:ident($ty:ident) = $id:ident;)* }
+        empty { $($evariant:ident = $eid:ident;)* }
+    ) => {
+        /// The body of a PDU: one variant per command of SMPP 3.4 and 5.0.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[allow(missing_docs)] // each variant is the command of the same name
+        pub enum Body<B = Bytes> {
+            $($variant($ty<B>),)*
+            $($evariant,)*
+        }
+
+        impl<B> Body<B> {
+            /// The command_id this body is sent with.
+            pub const fn command_id(&self) -> CommandId {
+                match self {
+                    $(Body::$variant(_) => CommandId::$id,)*
+                    $(Body::$evariant => CommandId::$eid,)*
+                }
+            }
+        }
+
+        impl<B: Storage> Body<B> {
+            fn read(id: CommandId, r: &mut Reader<'_, B>) -> Result<Self, Error> {
+                Ok(match id {
+                    $(CommandId::$id => Body::$variant($ty::read(r)?),)*
+                    $(CommandId::$eid => {
+                        // Some peers pad empty bodies; lenient mode lets that pass.
+                        r.finish()?;
+                        Body::$evariant
+                    })*
+                    other => return Err(Error::UnknownCommandId(other)),
+                })
+            }
+        }
+
+        impl<B: AsRef<[u8]>> Body<B> {
+            fn write(&self, buf: &mut BytesMut) -> Result<(), Error> {
+                match self {
+                    $(Body::$variant(b) => b.write(buf),)*
+                    $(Body::$evariant => Ok(()),)*
+                }
+            }
+        }
+    };
+}
+
+bodies! {
+    with body {
+        BindTransmitter(Bind) = BIND_TRANSMITTER;
+        BindTransmitterResp(BindResp) = BIND_TRANSMITTER_RESP;
+        BindReceiver(Bind) = BIND_RECEIVER;
+        BindReceiverResp(BindResp) = BIND_RECEIVER_RESP;
+        BindTransceiver(Bind) = BIND_TRANSCEIVER;
+        BindTransceiverResp(BindResp) = BIND_TRANSCEIVER_RESP;
+        Outbind(Outbind) = OUTBIND;
+        SubmitSm(SubmitSm) = SUBMIT_SM;
+        SubmitSmResp(MessageIdResp) = SUBMIT_SM_RESP;
+        DeliverSm(SubmitSm) = DELIVER_SM;
+        DeliverSmResp(MessageIdResp) = DELIVER_SM_RESP;
+        SubmitMulti(SubmitMulti) = SUBMIT_MULTI;
+        SubmitMultiResp(SubmitMultiResp) = SUBMIT_MULTI_RESP;
+        DataSm(DataSm) = DATA_SM;
+        DataSmResp(MessageIdResp) = DATA_SM_RESP;
+        QuerySm(QuerySm) = QUERY_SM;
+        QuerySmResp(QuerySmResp) = QUERY_SM_RESP;
+        CancelSm(CancelSm) = CANCEL_SM;
+        ReplaceSm(ReplaceSm) = REPLACE_SM;
+        AlertNotification(AlertNotification) = ALERT_NOTIFICATION;
+        BroadcastSm(BroadcastSm) = BROADCAST_SM;
+        BroadcastSmResp(MessageIdResp) = BROADCAST_SM_RESP;
+        QueryBroadcastSm(QueryBroadcastSm) = QUERY_BROADCAST_SM;
+        QueryBroadcastSmResp(MessageIdResp) = QUERY_BROADCAST_SM_RESP;
+        CancelBroadcastSm(CancelBroadcastSm) = CANCEL_BROADCAST_SM;
+    }
+    empty {
+        GenericNack = GENERIC_NACK;
+        Unbind = UNBIND;
+        UnbindResp = UNBIND_RESP;
+        EnquireLink = ENQUIRE_LINK;
+        EnquireLinkResp = ENQUIRE_LINK_RESP;
+        CancelSmResp = CANCEL_SM_RESP;
+        ReplaceSmResp = REPLACE_SM_RESP;
+        CancelBroadcastSmResp = CANCEL_BROADCAST_SM_RESP;
+    }
+}
+
+/// A PDU: header fields and body. `B` is where its fields live (see [`Storage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pdu<B = Bytes> {
+    /// Pairs a response with its request.
+    pub sequence_number: u32,
+    /// The outcome, in responses; `ESME_ROK` in requests.
+    pub command_status: CommandStatus,
+    /// The command and its fields.
+    pub body: Body<B>,
+}
+
+/// A frame whose header was read but whose body was not acceptable.
+///
+/// The header is kept so the receiver can still answer the request: see
+/// [`Malformed::reply_header`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{} (sequence {}): {error}", header.command_id, header.sequence_number)]
+pub struct Malformed {
+    /// The frame's header.
+    pub header: Header,
+    /// What was wrong.
+    pub error: Error,
+}
+
+impl Malformed {
+    /// The header of the response that answers the bad PDU: the command's own response with
+    /// the error's status when the command is a known request, otherwise `generic_nack`.
+    /// Returns `None` for a bad response to a known request, which is not answered.
+    pub fn reply_header(&self) -> Option<Header> {
+        let id = self.header.command_id;
+        let reply = match (self.error, id.response()) {
+            (Error::UnknownCommandId(_), _) => CommandId::GENERIC_NACK,
+            (_, Some(resp)) => resp,
+            // A known response, or a request with none (outbind, alert_notification): the
+            // spec's answer to an unusable PDU without a response of its own is generic_nack,
+            // but a response is never answered.
+            (_, None) if id.is_response() && id.is_known() => return None,
+            (_, None) => CommandId::GENERIC_NACK,
+        };
+        Some(Header {
+            command_length: HEADER_LEN as u32,
+            command_id: reply,
+            command_status: self.error.status(),
+            sequence_number: self.header.sequence_number,
+        })
+    }
+}
+
+impl<B: Storage> Pdu<B> {
+    /// Decodes one whole frame (header included), as the framer delivers it.
+    ///
+    /// Strings and payloads of the result are slices of `frame`; nothing is copied.
+    ///
+    /// # Errors
+    /// [`Malformed`] with the header and the first problem found.
+    pub fn decode(frame: B, opts: &DecodeOptions) -> Result<Self, Malformed> {
+        let bytes = frame.as_ref();
+        let Some(header) = Header::parse(bytes) else {
+            let len = bytes.len() as u32;
+            return Err(Malformed {
+                header: Header {
+                    command_length: len,
+                    command_id: CommandId(0),
+                    command_status: CommandStatus::OK,
+                    sequence_number: 0,
+                },
+                error: Error::CommandLengthTooShort(len),
+            });
+        };
+        let malformed = |error| Malformed { header, error };
+        if header.command_length as usize != bytes.len() {
+            return Err(malformed(Error::FrameLength {
+                length: header.command_length,
+                actual: bytes.len(),
+            }));
+        }
+        if header.command_length > opts.max_command_length {
+            return Err(malformed(Error::CommandLengthTooLong {
+                length: header.command_length,
+                max: opts.max_command_length,
+            }));
+        }
+        let mut reader = Reader::new(&frame, opts.strict);
+        let body = Body::read(header.command_id, &mut reader).map_err(malformed)?;
+        Ok(Pdu {
+            sequence_number: header.sequence_number,
+            command_status: header.command_status,
+            body,
+        })
+    }
+}
+
+impl<B> Pdu<B> {
+    /// A request (or any PDU) with `ESME_ROK`.
+    pub fn new(sequence_number: u32, body: Body<B>) -> Self {
+        Pdu {
+            sequence_number,
+            command_status: CommandStatus::OK,
+            body,
+        }
+    }
+
+    /// The command_id of the body.
+    pub const fn command_id(&self) -> CommandId {
+        self.body.command_id()
+    }
+}
+
+impl<B: AsRef<[u8]>> Pdu<B> {
+    /// Appends the encoded PDU to `buf`. On error `buf` is left as it was.
+    ///
+    /// # Errors
+    /// [`Error::Unencodable`] when a field cannot be represented (a C-string holding a NUL, a
+    /// short_message over 255 octets, more than 255 destinations).
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), Error> {
+        let start = buf.len();
+        buf.reserve(64);
+        buf.put_u32(0); // command_length, patched below
+        buf.put_u32(self.command_id().0);
+        buf.put_u32(self.command_status.0);
+        buf.put_u32(self.sequence_number);
+        if let Err(e) = self.body.write(buf) {
+            buf.truncate(start);
+            return Err(e);
+        }
+        let Ok(len) = u32::try_from(buf.len() - start) else {
+            buf.truncate(start);
+            return Err(Error::Unencodable(crate::Field::ShortMessage));
+        };
+        buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        Ok(())
+    }
+
+    /// The encoded length of the PDU, header included, by encoding it into a scratch buffer.
+    pub fn encoded_len(&self) -> Result<usize, Error> {
+        let mut buf = BytesMut::new();
+        self.encode(&mut buf)?;
+        Ok(buf.len())
+    }
+}
+
+/// Writes a header-only PDU: a generic_nack, an error response without a body, an
+/// enquire_link. Returns nothing to check, so it suits the hot path of a session.
+pub fn encode_header_only(header: &Header, buf: &mut BytesMut) {
+    Header {
+        command_length: HEADER_LEN as u32,
+        ..*header
+    }
+    .write(buf);
+}
+
+impl From<Malformed> for Error {
+    fn from(m: Malformed) -> Self {
+        m.error
+    }
+}
+
+/// Decodes `Bytes` into an owned PDU with the default (strict) options.
+impl TryFrom<Bytes> for Pdu<Bytes> {
+    type Error = Malformed;
+
+    fn try_from(frame: Bytes) -> Result<Self, Malformed> {
+        Pdu::decode(frame, &DecodeOptions::STRICT)
+    }
+}

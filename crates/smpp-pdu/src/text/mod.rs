@@ -1,0 +1,4 @@
+//! placeholder
+/// placeholder
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DataCoding(pub u8);
