@@ -284,7 +284,10 @@ fn encode(p: &Pdu) -> Bytes {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    // PROPTEST_CASES raises the count for longer runs (CI's fuzz fallback).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+    ))]
 
     #[test]
     fn every_pdu_round_trips(p in pdu()) {
