@@ -218,20 +218,26 @@ impl<B> Pdu<B> {
     }
 }
 
-impl<B: AsRef<[u8]>> Pdu<B> {
-    /// Appends the encoded PDU to `buf`. On error `buf` is left as it was.
+impl<B: AsRef<[u8]>> Body<B> {
+    /// Appends a whole PDU with this body to `buf`, without needing a [`Pdu`] to own it.
+    /// On error `buf` is left as it was.
     ///
     /// # Errors
     /// [`Error::Unencodable`] when a field cannot be represented (a C-string holding a NUL, a
     /// short_message over 255 octets, more than 255 destinations).
-    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), Error> {
+    pub fn encode(
+        &self,
+        sequence_number: u32,
+        command_status: CommandStatus,
+        buf: &mut BytesMut,
+    ) -> Result<(), Error> {
         let start = buf.len();
         buf.reserve(64);
         buf.put_u32(0); // command_length, patched below
         buf.put_u32(self.command_id().0);
-        buf.put_u32(self.command_status.0);
-        buf.put_u32(self.sequence_number);
-        if let Err(e) = self.body.write(buf) {
+        buf.put_u32(command_status.0);
+        buf.put_u32(sequence_number);
+        if let Err(e) = self.write(buf) {
             buf.truncate(start);
             return Err(e);
         }
@@ -241,6 +247,17 @@ impl<B: AsRef<[u8]>> Pdu<B> {
         };
         buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
         Ok(())
+    }
+}
+
+impl<B: AsRef<[u8]>> Pdu<B> {
+    /// Appends the encoded PDU to `buf`. On error `buf` is left as it was.
+    ///
+    /// # Errors
+    /// As [`Body::encode`].
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), Error> {
+        self.body
+            .encode(self.sequence_number, self.command_status, buf)
     }
 
     /// The encoded length of the PDU, header included, by encoding it into a scratch buffer.
