@@ -1,0 +1,412 @@
+//! The connection task: one loop per socket that reads, hands bytes to the session, moves the
+//! application's commands in, writes everything pending in one go, and sleeps until the
+//! session's next deadline (quinn's `ConnectionDriver`, for SMPP).
+//!
+//! Backpressure: reading stops while the write backlog is over its high-water mark or the
+//! application is not taking inbound requests, so a peer that reads nothing cannot grow our
+//! memory; a write that makes no progress for `write_timeout` closes the connection.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use smpp_pdu::{Bind, CommandStatus};
+use smpp_session::{BindKind, CloseReason, Event, FailReason, Rejected, Session, State};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{sleep_until, timeout, Instant};
+
+use crate::link::{Command, Incoming, Pending, Responder};
+use crate::throttle::Throttle;
+use crate::{Error, Observer};
+
+/// Stop reading while this much is waiting to be written.
+const HIGH_WATER: usize = 256 * 1024;
+/// Read at least this much per syscall.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// How the driver treats traffic, beyond the session's own rules.
+#[derive(Debug, Clone)]
+pub struct DriverOptions {
+    /// Requests per second on this connection (`None`: unlimited).
+    pub tps: Option<u32>,
+    /// After ESME_RTHROTTLED, pause sending this long, then resend in the original order.
+    pub throttle_pause: Duration,
+    /// Resend a throttled request at most this many times, then report [`Error::Throttled`].
+    pub max_throttle_retries: u32,
+    /// Close the connection when a write makes no progress for this long.
+    pub write_timeout: Duration,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        DriverOptions {
+            tps: None,
+            throttle_pause: Duration::from_secs(1),
+            max_throttle_retries: 5,
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What an SMSC asks of the application when a peer binds.
+#[derive(Debug, Clone)]
+pub struct BindRequest {
+    /// The direction asked for.
+    pub kind: BindKind,
+    /// Credentials and address range, as sent.
+    pub bind: Bind,
+    /// The peer's address.
+    pub peer: std::net::SocketAddr,
+}
+
+/// Who a connection is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundInfo {
+    /// The bind's direction.
+    pub kind: BindKind,
+    /// The other side's system_id: the SMSC's for an ESME, the ESME's for an SMSC.
+    pub system_id: bytes::Bytes,
+    /// SMSC side: the peer's address.
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+/// Decides on a bind: `Ok(system_id to answer with)` or the refusal status.
+pub type Authenticate = dyn Fn(&BindRequest) -> Result<Vec<u8>, CommandStatus> + Send + Sync;
+
+/// Everything the loop needs besides the socket and the session.
+pub(crate) struct Ctx<'a> {
+    pub(crate) commands: &'a mut mpsc::Receiver<Command>,
+    pub(crate) commands_tx: mpsc::Sender<Command>,
+    pub(crate) incoming: mpsc::Sender<Incoming>,
+    pub(crate) options: &'a DriverOptions,
+    pub(crate) observer: Arc<dyn Observer>,
+    pub(crate) authenticate: Option<(&'a Authenticate, std::net::SocketAddr)>,
+    pub(crate) bound: &'a watch::Sender<Option<BoundInfo>>,
+}
+
+/// Runs a connection until its session closes; returns why, and whether it ever bound.
+pub(crate) async fn run<S>(
+    stream: S,
+    mut session: Session<Pending>,
+    ctx: Ctx<'_>,
+) -> (CloseReason, bool)
+where
+    S: AsyncRead + AsyncWrite + Send,
+{
+    let (rd, wr) = tokio::io::split(stream);
+    let mut rd = std::pin::pin!(rd);
+    let mut wr = std::pin::pin!(wr);
+    let mut loop_state = Loop {
+        rbuf: BytesMut::with_capacity(READ_CHUNK),
+        retry: VecDeque::new(),
+        staged: None,
+        paused_until: None,
+        tps: ctx.options.tps.map(|r| Throttle::new(r, 1)),
+        tps_wake: None,
+        overflow: VecDeque::new(),
+        stalled_since: None,
+        reason: CloseReason::Local,
+        bound_once: false,
+        ctx,
+    };
+    let s = &mut loop_state;
+    loop {
+        let now = Instant::now();
+        s.pump_commands(&mut session, now);
+        s.handle_events(&mut session, now);
+        if session.state() == State::Closed {
+            break;
+        }
+        let pending = !session.pending_transmit().is_empty();
+        if pending && s.stalled_since.is_none() {
+            s.stalled_since = Some(now);
+        }
+        let can_read = session.pending_transmit().len() < HIGH_WATER && s.overflow.is_empty();
+        let can_take = s.staged.is_none()
+            && s.retry.is_empty()
+            && matches!(session.state(), State::Bound(_) | State::Unbinding);
+        let wake = [
+            session.poll_timeout().map(Instant::from_std),
+            s.tps_wake,
+            s.paused_until,
+            s.stalled_since.map(|t| t + s.ctx.options.write_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if s.rbuf.capacity() - s.rbuf.len() < READ_CHUNK / 4 {
+            s.rbuf.reserve(READ_CHUNK);
+        }
+        let step = tokio::select! {
+            biased;
+            r = rd.read_buf(&mut s.rbuf), if can_read => Step::Read(r),
+            r = wr.write(session.pending_transmit()), if pending => Step::Wrote(r),
+            c = s.ctx.commands.recv(), if can_take => Step::Command(c),
+            permit = s.ctx.incoming.clone().reserve_owned(), if !s.overflow.is_empty() => Step::Deliver(permit.ok()),
+            () = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => Step::Timer,
+        };
+        match step {
+            Step::Read(Ok(0) | Err(_)) | Step::Wrote(Ok(0) | Err(_)) => {
+                session.handle_connection_lost();
+            }
+            Step::Read(Ok(_)) => session.handle_input(Instant::now().into_std(), &mut s.rbuf),
+            Step::Wrote(Ok(n)) => {
+                session.advance_transmit(n);
+                s.stalled_since = None;
+                if session.pending_transmit().is_empty() {
+                    let _ = timeout(s.ctx.options.write_timeout, wr.flush()).await;
+                }
+            }
+            Step::Command(Some(c)) => {
+                s.take_command(&mut session, c, Instant::now());
+            }
+            Step::Command(None) => session.unbind(Instant::now().into_std()),
+            Step::Deliver(permit) => match (permit, s.overflow.pop_front()) {
+                (Some(p), Some(i)) => {
+                    p.send(i);
+                }
+                // The application dropped its receiver: each Responder's drop answers with a
+                // temporary error.
+                _ => s.overflow.clear(),
+            },
+            Step::Timer => {
+                let now = Instant::now();
+                if s.stalled_since
+                    .is_some_and(|t| now >= t + s.ctx.options.write_timeout)
+                {
+                    session.close_now();
+                } else {
+                    session.handle_timeout(now.into_std());
+                }
+            }
+        }
+    }
+    // Flush what is left (an unbind_resp, a generic_nack) briefly, then report.
+    if !session.pending_transmit().is_empty() {
+        let _ = timeout(Duration::from_secs(1), async {
+            while !session.pending_transmit().is_empty() {
+                match wr.write(session.pending_transmit()).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => session.advance_transmit(n),
+                }
+            }
+            let _ = wr.flush().await;
+        })
+        .await;
+    }
+    let _ = timeout(Duration::from_secs(1), wr.shutdown()).await;
+    s.fail_unsent(s.reason);
+    s.ctx.observer.closed(s.reason);
+    (s.reason, s.bound_once)
+}
+
+/// What woke the loop.
+enum Step {
+    Read(std::io::Result<usize>),
+    Wrote(std::io::Result<usize>),
+    Command(Option<Command>),
+    Deliver(Option<mpsc::OwnedPermit<Incoming>>),
+    Timer,
+}
+
+struct Loop<'a> {
+    rbuf: BytesMut,
+    /// Throttled requests to resend, oldest first, before anything new.
+    retry: VecDeque<Pending>,
+    /// A request waiting for TPS room or a pause to end.
+    staged: Option<Pending>,
+    paused_until: Option<Instant>,
+    tps: Option<Throttle>,
+    tps_wake: Option<Instant>,
+    /// Inbound requests the application has not taken yet (reading stops meanwhile).
+    overflow: VecDeque<Incoming>,
+    stalled_since: Option<Instant>,
+    reason: CloseReason,
+    bound_once: bool,
+    ctx: Ctx<'a>,
+}
+
+impl Loop<'_> {
+    /// Moves queued commands into the session while the window, the TPS limit and any
+    /// throttling pause allow.
+    fn pump_commands(&mut self, session: &mut Session<Pending>, now: Instant) {
+        if !matches!(session.state(), State::Bound(_) | State::Unbinding) {
+            return;
+        }
+        loop {
+            let next = if let Some(p) = self.retry.pop_front() {
+                Command::Send(p)
+            } else if let Some(p) = self.staged.take() {
+                Command::Send(p)
+            } else {
+                match self.ctx.commands.try_recv() {
+                    Ok(c) => c,
+                    Err(_) => return,
+                }
+            };
+            if !self.take_command(session, next, now) {
+                return;
+            }
+        }
+    }
+
+    /// Applies one command; false when it had to wait (staged) and pumping should stop.
+    fn take_command(&mut self, session: &mut Session<Pending>, c: Command, now: Instant) -> bool {
+        match c {
+            Command::Respond {
+                sequence,
+                status,
+                body,
+            } => {
+                let _ = session.respond(sequence, status, &body);
+            }
+            Command::RespondStatus {
+                sequence,
+                request,
+                status,
+            } => session.respond_status(sequence, request, status),
+            Command::Unbind => session.unbind(now.into_std()),
+            Command::Send(p) => {
+                if self.paused_until.is_some_and(|t| now < t) {
+                    self.staged = Some(p);
+                    return false;
+                }
+                self.paused_until = None;
+                if let Some(tps) = &mut self.tps {
+                    if let Err(at) = tps.try_acquire(now.into_std(), p.parts) {
+                        self.tps_wake = Some(Instant::from_std(at));
+                        self.staged = Some(p);
+                        return false;
+                    }
+                    self.tps_wake = None;
+                }
+                if !session.has_window_room() {
+                    self.staged = Some(p);
+                    return false;
+                }
+                let body = p.body.clone();
+                let id = body.command_id();
+                match session.send_request(now.into_std(), &body, p) {
+                    Ok(_) => self.ctx.observer.request_sent(id, session.in_flight()),
+                    Err(Rejected { error, token }) => {
+                        let _ = token.reply.send(Err(error.into()));
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn handle_events(&mut self, session: &mut Session<Pending>, now: Instant) {
+        while let Some(event) = session.poll_event() {
+            match event {
+                Event::Response {
+                    mut token,
+                    pdu,
+                    sent_at,
+                } => {
+                    let id = token.body.command_id();
+                    let latency = now.into_std().saturating_duration_since(sent_at);
+                    self.ctx.observer.response(id, pdu.command_status, latency);
+                    if pdu.command_status == CommandStatus::THROTTLED {
+                        if token.throttle_retries < self.ctx.options.max_throttle_retries {
+                            token.throttle_retries += 1;
+                            self.ctx.observer.throttled();
+                            self.paused_until = Some(now + self.ctx.options.throttle_pause);
+                            // Keep the original order: throttled requests go back in the
+                            // order they were sent, ahead of anything new.
+                            let at = self
+                                .retry
+                                .iter()
+                                .position(|r| r.throttle_retries < token.throttle_retries)
+                                .unwrap_or(self.retry.len());
+                            self.retry.insert(at, token);
+                            continue;
+                        }
+                        let n = token.throttle_retries;
+                        let _ = token.reply.send(Err(Error::Throttled(n)));
+                        continue;
+                    }
+                    let _ = token.reply.send(Ok(pdu));
+                }
+                Event::Failed { token, reason, .. } => {
+                    self.ctx.observer.request_failed(token.body.command_id());
+                    let _ = token.reply.send(Err(match reason {
+                        FailReason::Timeout => Error::Timeout,
+                        FailReason::Closed(r) => Error::ConnectionLost(r),
+                        FailReason::MalformedResponse(e) => Error::MalformedResponse(e),
+                    }));
+                }
+                Event::Request(pdu) => {
+                    let id = pdu.command_id();
+                    self.ctx.observer.incoming(id);
+                    let responder =
+                        Responder::new(self.ctx.commands_tx.clone(), pdu.sequence_number, id);
+                    let incoming = Incoming { pdu, responder };
+                    if self.overflow.is_empty() {
+                        match self.ctx.incoming.try_send(incoming) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(i)) => self.overflow.push_back(i),
+                            // Nobody listens: the Responder's drop answers for us.
+                            Err(mpsc::error::TrySendError::Closed(_)) => {}
+                        }
+                    } else {
+                        self.overflow.push_back(incoming);
+                    }
+                }
+                Event::BindRequest {
+                    sequence,
+                    kind,
+                    bind,
+                } => match self.ctx.authenticate {
+                    Some((auth, peer)) => {
+                        let req = BindRequest { kind, bind, peer };
+                        match auth(&req) {
+                            Ok(system_id) => {
+                                if session.accept_bind(sequence, &system_id).is_ok() {
+                                    self.ctx.observer.bound();
+                                    self.bound_once = true;
+                                    let _ = self.ctx.bound.send(Some(BoundInfo {
+                                        kind,
+                                        system_id: req.bind.system_id.clone(),
+                                        peer: Some(peer),
+                                    }));
+                                }
+                            }
+                            Err(status) => {
+                                let _ = session.reject_bind(sequence, status);
+                            }
+                        }
+                    }
+                    None => {
+                        let _ = session.reject_bind(sequence, CommandStatus::INVCMDID);
+                    }
+                },
+                Event::Bound {
+                    kind, system_id, ..
+                } => {
+                    self.ctx.observer.bound();
+                    self.bound_once = true;
+                    let _ = self.ctx.bound.send(Some(BoundInfo {
+                        kind,
+                        system_id,
+                        peer: None,
+                    }));
+                }
+                Event::Closed(reason) => {
+                    self.reason = reason;
+                    let _ = self.ctx.bound.send(None);
+                }
+            }
+        }
+    }
+
+    /// Requests taken from the application but never sent end with the close reason.
+    fn fail_unsent(&mut self, reason: CloseReason) {
+        for p in self.retry.drain(..).chain(self.staged.take()) {
+            let _ = p.reply.send(Err(Error::ConnectionLost(reason)));
+        }
+    }
+}
