@@ -1,5 +1,6 @@
 //! Hostile and broken input: each kind of damage gets a typed error naming the field and the
 //! status the peer should be answered with; lenient mode accepts what real carriers send.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use bytes::{BufMut, BytesMut};
 use smpp_pdu::*;
@@ -195,7 +196,7 @@ fn frame_length_must_match_and_respect_the_maximum() {
             actual: 17
         }
     ));
-    let big = frame(CommandId::SUBMIT_SM, 1, &vec![0; 100]);
+    let big = frame(CommandId::SUBMIT_SM, 1, &[0; 100]);
     let opts = DecodeOptions {
         strict: true,
         max_command_length: 64,

@@ -1,5 +1,6 @@
 //! Property tests: every PDU and every TLV survives encode → decode unchanged, and decoding
 //! arbitrary bytes — random, or a valid PDU with bytes flipped or cut — never panics.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;

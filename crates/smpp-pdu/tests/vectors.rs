@@ -1,6 +1,7 @@
 //! Known-answer vectors: one hand-written PDU per command of SMPP 3.4 and 5.0 (`vectors/*.hex`,
 //! a comment per field, written from the spec's field tables). Each must decode to the fields
 //! written there and re-encode to the same octets.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use bytes::{Bytes, BytesMut};
 use smpp_pdu::{

@@ -139,7 +139,7 @@ mod tests {
         assert!(!allowed_on(Transceiver, Role::Esme, CommandId::DELIVER_SM));
         assert!(!allowed_on(Transceiver, Role::Smsc, CommandId::SUBMIT_SM));
         assert!(allowed_on(Receiver, Role::Esme, CommandId::ENQUIRE_LINK));
-        assert!(allowed_on(Transmitter, Role::Smsc, CommandId::DATA_SM) == false);
+        assert!(!allowed_on(Transmitter, Role::Smsc, CommandId::DATA_SM));
         assert!(allowed_on(Receiver, Role::Smsc, CommandId::DATA_SM));
     }
 }

@@ -1,5 +1,6 @@
 //! An ESME session and an SMSC session wired back to back in memory, on a fake clock: every
 //! transition, the window, timeouts, keepalive, unbind from either side and wrong-state PDUs.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::time::{Duration, Instant};
 

@@ -202,7 +202,8 @@ where
     (s.reason, s.bound_once)
 }
 
-/// What woke the loop.
+/// What woke the loop. A stack temporary: boxing the large variant would allocate per command.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<usize>),

@@ -1,0 +1,365 @@
+//! Our ESME against our SMSC over real TCP on 127.0.0.1: bind, windowed submits, receipts
+//! delivered back, refused binds, throttling with retry, reconnect after a drop, and a peer
+//! that closes mid-window.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use smpp_pdu::{Body, CommandStatus, MessageIdResp, SubmitSm};
+use smpp_session::{BindKind, CloseReason};
+use smpp_tokio::*;
+use tokio::net::TcpListener;
+
+/// How the test SMSC behaves.
+#[derive(Clone, Default)]
+struct Behaviour {
+    /// Answer this many submits with ESME_RTHROTTLED first.
+    throttle_first: Arc<AtomicU32>,
+    /// Never answer submits.
+    silent: bool,
+    /// Unbind the ESME after this many submits on a connection (0: never).
+    unbind_after: usize,
+}
+
+#[derive(Default)]
+struct Counts {
+    throttled: AtomicUsize,
+    bound: AtomicUsize,
+    reconnecting: AtomicUsize,
+    rejected: AtomicUsize,
+}
+
+struct Watch(Arc<Counts>);
+
+impl Observer for Watch {
+    fn throttled(&self) {
+        self.0.throttled.fetch_add(1, Ordering::SeqCst);
+    }
+    fn bound(&self) {
+        self.0.bound.fetch_add(1, Ordering::SeqCst);
+    }
+    fn reconnecting(&self, _: Duration) {
+        self.0.reconnecting.fetch_add(1, Ordering::SeqCst);
+    }
+    fn closed(&self, reason: CloseReason) {
+        if matches!(reason, CloseReason::BindRejected(_)) {
+            self.0.rejected.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+async fn smsc(behaviour: Behaviour) -> String {
+    smsc_with(behaviour, SmscConfig::default()).await
+}
+
+async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let auth: Arc<Authenticate> = Arc::new(|req: &BindRequest| {
+        if &req.bind.system_id[..] == b"esme" && &req.bind.password[..] == b"pw" {
+            Ok(b"TESTSMSC".to_vec())
+        } else {
+            Err(CommandStatus::INVPASWD)
+        }
+    });
+    let on_connection = move |mut conn: Connection| {
+        let b = behaviour.clone();
+        tokio::spawn(async move {
+            let mut n = 0usize;
+            while let Some(inc) = conn.incoming.recv().await {
+                let Body::SubmitSm(sm) = &inc.pdu.body else {
+                    continue;
+                };
+                n += 1;
+                if b.unbind_after > 0 && n > b.unbind_after {
+                    // Refuse this one and unbind: the ESME must come back on its own.
+                    inc.responder.respond_status(CommandStatus::SYSERR).await;
+                    conn.link.unbind().await;
+                    return;
+                }
+                if b.silent {
+                    std::mem::forget(inc.responder);
+                    continue;
+                }
+                if b.throttle_first
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+                    .is_ok()
+                {
+                    inc.responder.respond_status(CommandStatus::THROTTLED).await;
+                    continue;
+                }
+                let id = Bytes::from(format!("m{n}"));
+                let wants = sm.registered_delivery.wants_receipt();
+                let dest = sm.dest.clone();
+                inc.responder
+                    .respond(
+                        CommandStatus::OK,
+                        Body::SubmitSmResp(MessageIdResp {
+                            message_id: id.clone(),
+                            ..Default::default()
+                        }),
+                    )
+                    .await;
+                if wants {
+                    let link = conn.link.clone();
+                    tokio::spawn(async move {
+                        let text = format!("id:{} sub:001 dlvrd:001 submit date:2301011200 done date:2301011201 stat:DELIVRD err:000 text:", String::from_utf8_lossy(&id));
+                        let receipt = Body::DeliverSm(SubmitSm {
+                            source: dest,
+                            esm_class: smpp_pdu::EsmClass(0x04),
+                            short_message: Bytes::from(text),
+                            ..Default::default()
+                        });
+                        let _ = link.send(receipt).await;
+                    });
+                }
+            }
+        });
+    };
+    tokio::spawn(serve(
+        listener,
+        config,
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    addr
+}
+
+fn submit(i: u32, receipt: bool) -> Body {
+    Body::SubmitSm(SubmitSm {
+        dest: smpp_pdu::Address::new(
+            smpp_pdu::Ton(1),
+            smpp_pdu::Npi(1),
+            Bytes::from(format!("1555{i:07}")),
+        ),
+        registered_delivery: smpp_pdu::RegisteredDelivery(u8::from(receipt)),
+        short_message: Bytes::from_static(b"hello"),
+        ..Default::default()
+    })
+}
+
+fn esme_config(addr: &str) -> EsmeConfig {
+    let mut c = EsmeConfig::new(addr, "esme", "pw");
+    c.session.window = 10;
+    c.backoff = Backoff {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+    };
+    c
+}
+
+#[tokio::test]
+async fn submits_with_a_window_and_receipts_come_back() {
+    let addr = smsc(Behaviour::default()).await;
+    let (esme, mut deliveries) = Esme::start(esme_config(&addr), Arc::new(NoObserver));
+    let info = esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(info.kind, BindKind::Transceiver);
+    assert_eq!(&info.system_id[..], b"TESTSMSC");
+
+    let link = esme.link().clone();
+    let mut tasks = Vec::new();
+    for i in 0..500 {
+        let link = link.clone();
+        tasks.push(tokio::spawn(
+            async move { link.send(submit(i, true)).await },
+        ));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let resp = t.await.unwrap().unwrap();
+        assert_eq!(resp.command_status, CommandStatus::OK);
+        let Body::SubmitSmResp(r) = resp.body else {
+            panic!()
+        };
+        ids.insert(r.message_id);
+    }
+    assert_eq!(ids.len(), 500);
+    // Every receipt arrives, answered by us.
+    let mut receipts = 0;
+    while receipts < 500 {
+        let inc = tokio::time::timeout(Duration::from_secs(5), deliveries.recv())
+            .await
+            .expect("receipt in time")
+            .unwrap();
+        let Body::DeliverSm(d) = &inc.pdu.body else {
+            panic!()
+        };
+        assert!(d.esm_class.is_receipt());
+        inc.responder
+            .respond(
+                CommandStatus::OK,
+                Body::DeliverSmResp(MessageIdResp::default()),
+            )
+            .await;
+        receipts += 1;
+    }
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_backs_off() {
+    let addr = smsc(Behaviour::default()).await;
+    let counts = Arc::new(Counts::default());
+    let mut cfg = esme_config(&addr);
+    cfg.password = "wrong".into();
+    let (esme, _rx) = Esme::start(cfg, Arc::new(Watch(counts.clone())));
+    assert!(esme.wait_bound(Duration::from_millis(500)).await.is_err());
+    assert!(counts.rejected.load(Ordering::SeqCst) >= 1);
+    assert_eq!(counts.bound.load(Ordering::SeqCst), 0);
+    // While not bound, requests fail at once.
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        esme.send(submit(1, false)).await,
+        Err(Error::NotConnected)
+    ));
+    assert!(started.elapsed() < Duration::from_secs(1));
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttled_requests_pause_and_retry() {
+    let behaviour = Behaviour {
+        throttle_first: Arc::new(AtomicU32::new(3)),
+        ..Default::default()
+    };
+    let addr = smsc(behaviour).await;
+    let counts = Arc::new(Counts::default());
+    let mut cfg = esme_config(&addr);
+    cfg.driver.throttle_pause = Duration::from_millis(50);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(Watch(counts.clone())));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    for i in 0..5 {
+        let r = esme.send(submit(i, false)).await.unwrap();
+        assert_eq!(r.command_status, CommandStatus::OK);
+    }
+    assert_eq!(counts.throttled.load(Ordering::SeqCst), 3);
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn reconnects_and_rebinds_after_the_peer_unbinds() {
+    let addr = smsc(Behaviour {
+        unbind_after: 3,
+        ..Default::default()
+    })
+    .await;
+    let counts = Arc::new(Counts::default());
+    let (esme, _rx) = Esme::start(esme_config(&addr), Arc::new(Watch(counts.clone())));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    for i in 0..3 {
+        assert_eq!(
+            esme.send(submit(i, false)).await.unwrap().command_status,
+            CommandStatus::OK
+        );
+    }
+    let r = esme.send(submit(4, false)).await.unwrap();
+    assert_eq!(r.command_status, CommandStatus::SYSERR);
+    // Unbound by the peer, the ESME reconnects and binds again by itself.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while counts.bound.load(Ordering::SeqCst) < 2 {
+        assert!(std::time::Instant::now() < deadline, "never re-bound");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        esme.send(submit(5, false)).await.unwrap().command_status,
+        CommandStatus::OK
+    );
+    assert!(counts.reconnecting.load(Ordering::SeqCst) >= 1);
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_silent_peer_fills_the_window_and_times_out() {
+    let addr = smsc(Behaviour {
+        silent: true,
+        ..Default::default()
+    })
+    .await;
+    let mut cfg = esme_config(&addr);
+    cfg.session.window = 4;
+    cfg.session.response_timeout = Duration::from_millis(300);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(NoObserver));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let link = esme.link().clone();
+    let pending: Vec<_> = (0..4)
+        .map(|i| link.try_send(submit(i, false)).unwrap())
+        .collect();
+    assert!(matches!(link.try_send(submit(9, false)), Err(Error::Full)));
+    for p in pending {
+        assert!(matches!(p.await, Err(Error::Timeout)));
+    }
+    // The window has room again.
+    assert!(link.try_send(submit(10, false)).is_ok());
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_closed_connection_fails_every_outstanding_request_promptly() {
+    // A raw server that binds, swallows submits and closes after three.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = bytes::BytesMut::new();
+        let mut submits = 0;
+        loop {
+            if sock.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                return;
+            }
+            while let Ok(Some(f)) = smpp_pdu::frame::split_frame(&mut buf, 65536) {
+                let pdu = smpp_pdu::Pdu::decode(f, &Default::default()).unwrap();
+                if pdu.command_id() == smpp_pdu::CommandId::BIND_TRANSCEIVER {
+                    let mut out = bytes::BytesMut::new();
+                    Body::BindTransceiverResp(smpp_pdu::BindResp::<&[u8]>::default())
+                        .encode(pdu.sequence_number, CommandStatus::OK, &mut out)
+                        .unwrap();
+                    sock.write_all(&out).await.unwrap();
+                } else {
+                    submits += 1;
+                    if submits == 3 {
+                        return; // drops the socket with three requests outstanding
+                    }
+                }
+            }
+        }
+    });
+    let mut cfg = esme_config(&addr);
+    cfg.session.response_timeout = Duration::from_secs(30);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(NoObserver));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let started = std::time::Instant::now();
+    let link = esme.link().clone();
+    let sends = (1..=3).map(|i| {
+        let link = link.clone();
+        async move { link.send(submit(i, false)).await }
+    });
+    let results = futures_join(sends.collect()).await;
+    for r in results {
+        assert!(matches!(r, Err(Error::ConnectionLost(_))), "{r:?}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "failed promptly, not at timeout"
+    );
+    esme.shutdown().await;
+}
+
+/// Awaits all futures concurrently (a tiny join_all).
+async fn futures_join<F>(fs: Vec<F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
