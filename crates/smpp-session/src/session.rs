@@ -660,7 +660,8 @@ impl<T> Session<T> {
         if bad.error.is_fatal() {
             return self.close(CloseReason::Protocol(bad.error));
         }
-        if bad.header.command_id.is_response() {
+        let id = bad.header.command_id;
+        if id.is_response() && id.is_known() {
             // A response we cannot read still ends its request, now rather than at timeout.
             if let Some(entry) = self.window.remove(bad.header.sequence_number) {
                 match entry.owner {

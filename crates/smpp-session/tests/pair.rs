@@ -440,6 +440,14 @@ fn malformed_input_is_answered_and_fatal_input_closes() {
         ),
         (CommandId::GENERIC_NACK, CommandStatus::INVCMDID, 31)
     );
+    // An unknown command with the response bit set is answered too: it matches nothing.
+    let mut f = encoded(33, Body::<&[u8]>::EnquireLink);
+    f[4..8].copy_from_slice(&0x8000_0099u32.to_be_bytes());
+    let out = answers(&mut p.smsc, p.now, f);
+    assert_eq!(
+        (out[0].command_id(), out[0].sequence_number),
+        (CommandId::GENERIC_NACK, 33)
+    );
     // A submit_sm cut short → submit_sm_resp with the field's status.
     let mut f = encoded(32, submit());
     f.truncate(20);
@@ -447,7 +455,7 @@ fn malformed_input_is_answered_and_fatal_input_closes() {
     let out = answers(&mut p.smsc, p.now, f);
     assert_eq!(out[0].command_id(), CommandId::SUBMIT_SM_RESP);
     assert_eq!(out[0].sequence_number, 32);
-    assert_eq!(p.smsc.stats().malformed_in, 2);
+    assert_eq!(p.smsc.stats().malformed_in, 3);
     // A command_length of 4 GiB ends the session without allocating it.
     let mut buf = BytesMut::from(&[0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 4][..]);
     p.smsc.handle_input(p.now, &mut buf);
