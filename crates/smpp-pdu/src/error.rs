@@ -205,6 +205,21 @@ pub enum Error {
     /// more than 255 destinations) or holds a NUL where a C-string must not.
     #[error("{0} cannot be encoded: too long or holds a NUL")]
     Unencodable(Field),
+    /// A character the chosen alphabet cannot carry.
+    #[error("character {0:?} cannot be encoded in the chosen alphabet")]
+    UnencodableChar(char),
+    /// UCS-2/UTF-16 data of odd length or with an unpaired surrogate.
+    #[error("invalid UCS-2 data (odd length or unpaired surrogate)")]
+    InvalidUcs2,
+    /// A User Data Header whose lengths run past the header or the message.
+    #[error("malformed user data header")]
+    InvalidUdh,
+    /// A text needs more than the 255 parts concatenation allows.
+    #[error("{0} parts needed; concatenation allows 255")]
+    TooManyParts(usize),
+    /// Delivery receipt text with no `id:` field.
+    #[error("delivery receipt has no id field")]
+    ReceiptMissingId,
     /// An I/O error in the tokio codec (only its kind is kept, so the type stays `Copy`).
     #[error("I/O error: {0}")]
     Io(std::io::ErrorKind),
@@ -229,6 +244,10 @@ impl Error {
             Error::TlvTruncated(_) => CommandStatus::INVTLVSTREAM,
             Error::TlvLength { .. } => CommandStatus::INVTLVLEN,
             Error::TlvValue(_) => CommandStatus::INVTLVVAL,
+            Error::UnencodableChar(_) | Error::InvalidUcs2 => CommandStatus::SUBMITFAIL,
+            Error::InvalidUdh => CommandStatus::INVESMCLASS,
+            Error::TooManyParts(_) => CommandStatus::INVMSGLEN,
+            Error::ReceiptMissingId => CommandStatus::X_P_APPN,
             Error::Unencodable(_) | Error::Io(_) => CommandStatus::SYSERR,
         }
     }
