@@ -293,7 +293,7 @@ impl TlvsBuilder {
     /// Appends a TLV with raw value octets.
     ///
     /// # Errors
-    /// [`Error::FieldOverflow`] when the value exceeds 65535 octets.
+    /// [`Error::TlvLength`] when the value exceeds 65535 octets.
     pub fn octets(&mut self, tag: TlvTag, value: &[u8]) -> Result<&mut Self, Error> {
         let len = u16::try_from(value.len()).map_err(|_| Error::TlvLength {
             tag,

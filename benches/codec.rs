@@ -1,0 +1,223 @@
+//! Codec benchmark: our decoder and encoder beside two independent Rust SMPP codecs, `rusmpp`
+//! (owned and borrowed decoders) and `smpp34`, on the same octets in the same run.
+//!
+//! Three PDUs, the ones a router handles most: a submit_sm with a 160-character GSM text and two
+//! TLVs, a deliver_sm carrying a delivery receipt (text and TLVs), and an enquire_link.
+//! Each peer's work is what a caller of its public API does: decode a whole frame into its PDU
+//! type; encode a PDU value into octets (into a reused buffer where the API allows it).
+//!
+//! `cargo bench -p smpp-conformance --bench codec` — criterion prints ns per PDU for each;
+//! the ratios go in the README's performance section.
+#![allow(missing_docs, clippy::unwrap_used)] // a benchmark: a failed unwrap is a broken setup
+
+use bytes::{Bytes, BytesMut};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use rusmpp::decode::DecodeWithLength as _;
+use rusmpp::encode::{Encode as _, Length as _};
+use rusmpp_core::decode::borrowed::DecodeWithLength as _;
+use smpp_pdu::receipt::{self, ReceiptFields};
+use smpp_pdu::text::gsm7;
+use smpp_pdu::{
+    Address, Body, DataCoding, DecodeOptions, EsmClass, MessageState, Npi, Pdu, RegisteredDelivery,
+    SubmitSm, TlvTag, TlvsBuilder, Ton,
+};
+
+/// One frame of each kind, written by our encoder (the interop tests show both peers read them
+/// as we do).
+struct Frames {
+    submit_sm: Bytes,
+    deliver_sm: Bytes,
+    enquire_link: Bytes,
+}
+
+fn frames() -> Frames {
+    let text = "Your verification code is 482913. It expires in 10 minutes. Never share this code \
+                with anyone, not even our staff. Questions about your account? Reply HELP now.";
+    assert_eq!(text.len(), 160);
+    let mut septets = BytesMut::new();
+    gsm7::encode_unpacked(text, &mut septets).unwrap();
+    assert_eq!(septets.len(), 160);
+    let mut tlvs = TlvsBuilder::new();
+    tlvs.u16(TlvTag::USER_MESSAGE_REFERENCE, 0x1234)
+        .u16(TlvTag::SOURCE_PORT, 9200);
+    let submit = SubmitSm {
+        source: Address::new(Ton(5), Npi(0), Bytes::from_static(b"ACME")),
+        dest: Address::new(Ton(1), Npi(1), Bytes::from_static(b"447700900123")),
+        registered_delivery: RegisteredDelivery(1),
+        data_coding: DataCoding(0),
+        short_message: septets.freeze(),
+        tlvs: tlvs.build(),
+        ..Default::default()
+    };
+
+    let mut text = BytesMut::new();
+    receipt::format(
+        &ReceiptFields {
+            id: b"0A1B2C3D4E",
+            sub: 1,
+            dlvrd: 1,
+            submit_date: b"2611230412",
+            done_date: b"2611230413",
+            state: MessageState::DELIVERED,
+            err: 0,
+            text: b"Your verification c",
+        },
+        &mut text,
+    );
+    let mut tlvs = TlvsBuilder::new();
+    tlvs.receipted_message_id(b"0A1B2C3D4E")
+        .unwrap()
+        .message_state(MessageState::DELIVERED);
+    let deliver = SubmitSm {
+        source: Address::new(Ton(1), Npi(1), Bytes::from_static(b"447700900123")),
+        dest: Address::new(Ton(5), Npi(0), Bytes::from_static(b"ACME")),
+        esm_class: EsmClass(0x04),
+        short_message: text.freeze(),
+        tlvs: tlvs.build(),
+        ..Default::default()
+    };
+
+    let encode = |body: Body| {
+        let mut out = BytesMut::new();
+        Pdu::new(0x0102_0304, body).encode(&mut out).unwrap();
+        out.freeze()
+    };
+    Frames {
+        submit_sm: encode(Body::SubmitSm(submit)),
+        deliver_sm: encode(Body::DeliverSm(deliver)),
+        enquire_link: encode(Body::EnquireLink),
+    }
+}
+
+fn rusmpp_owned(frame: &[u8]) -> rusmpp::Command {
+    let mut buf = BytesMut::from(&frame[4..]);
+    rusmpp::Command::decode(&mut buf, frame.len() - 4)
+        .unwrap()
+        .0
+}
+
+type RusmppBorrowed<'a> = rusmpp_core::command::borrowed::Command<'a, 16>;
+
+fn smpp34_decode(name: &str, f: &[u8]) -> Vec<u8> {
+    let header = smpp34::CommandHeader::decode(f).unwrap();
+    match name {
+        "submit_sm" => smpp34::submit_sm::decode(header, f).unwrap().encode(),
+        "deliver_sm" => smpp34::deliver_sm::decode(header, f).unwrap().encode(),
+        _ => smpp34::enquire_link::decode(header, f).unwrap().encode(),
+    }
+}
+
+fn smpp34_encode<T: Clone + Smpp34Encode>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    pdu: T,
+) {
+    g.bench_function("smpp34", |b| {
+        b.iter_batched(|| pdu.clone(), Smpp34Encode::encode, BatchSize::SmallInput)
+    });
+}
+
+/// smpp34's PDU types each have an inherent `encode(self) -> Vec<u8>`; this names it once.
+trait Smpp34Encode {
+    fn encode(self) -> Vec<u8>;
+}
+
+macro_rules! smpp34_encode {
+    ($($ty:ty),*) => {$(
+        impl Smpp34Encode for $ty {
+            fn encode(self) -> Vec<u8> {
+                <$ty>::encode(self)
+            }
+        }
+    )*};
+}
+smpp34_encode!(smpp34::submit_sm, smpp34::deliver_sm, smpp34::enquire_link);
+
+fn bench(c: &mut Criterion) {
+    let frames = frames();
+    let opts = DecodeOptions::STRICT;
+    for (name, frame) in [
+        ("submit_sm", &frames.submit_sm),
+        ("deliver_sm", &frames.deliver_sm),
+        ("enquire_link", &frames.enquire_link),
+    ] {
+        // Every decoder must read the frame whole, or the comparison means nothing.
+        assert_eq!(smpp34_decode(name, frame), &frame[..], "{name}: smpp34");
+        let owned = rusmpp_owned(frame);
+        let mut theirs = vec![0u8; 4 + owned.length()];
+        owned.encode(&mut theirs[4..]);
+        assert_eq!(&theirs[4..], &frame[4..], "{name}: rusmpp");
+
+        let mut g = c.benchmark_group(format!("decode/{name}"));
+        g.bench_function("smpp-pdu (Bytes)", |b| {
+            b.iter(|| Pdu::decode(black_box(frame).clone(), &opts).unwrap())
+        });
+        g.bench_function("smpp-pdu (&[u8])", |b| {
+            b.iter(|| Pdu::decode(black_box(&frame[..]), &opts).unwrap())
+        });
+        g.bench_function("rusmpp (borrowed)", |b| {
+            b.iter(|| {
+                let f = black_box(&frame[..]);
+                RusmppBorrowed::decode(&f[4..], f.len() - 4).unwrap()
+            })
+        });
+        // rusmpp's owned decoder consumes a BytesMut; making it is setup, not timed.
+        g.bench_function("rusmpp (owned)", |b| {
+            b.iter_batched_ref(
+                || BytesMut::from(&frame[4..]),
+                |buf| rusmpp::Command::decode(buf, frame.len() - 4).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+        g.bench_function("smpp34", |b| {
+            b.iter(|| {
+                let f = black_box(&frame[..]);
+                let header = smpp34::CommandHeader::decode(f).unwrap();
+                match name {
+                    "submit_sm" => drop(black_box(smpp34::submit_sm::decode(header, f).unwrap())),
+                    "deliver_sm" => drop(black_box(smpp34::deliver_sm::decode(header, f).unwrap())),
+                    _ => drop(black_box(smpp34::enquire_link::decode(header, f).unwrap())),
+                }
+            })
+        });
+        g.finish();
+
+        let ours = Pdu::decode(frame.clone(), &opts).unwrap();
+        let header = smpp34::CommandHeader::decode(frame).unwrap();
+        let mut g = c.benchmark_group(format!("encode/{name}"));
+        g.bench_function("smpp-pdu", |b| {
+            let mut buf = BytesMut::with_capacity(512);
+            b.iter(|| {
+                buf.clear();
+                black_box(&ours).encode(&mut buf).unwrap();
+            })
+        });
+        g.bench_function("rusmpp", |b| {
+            let mut buf = vec![0u8; 512];
+            b.iter(|| {
+                let c = black_box(&owned);
+                let len = c.length();
+                buf[..4].copy_from_slice(&(4 + len as u32).to_be_bytes());
+                c.encode(&mut buf[4..4 + len])
+            })
+        });
+        // smpp34's encode consumes the PDU: the clone is setup, not timed.
+        match name {
+            "submit_sm" => {
+                let pdu = smpp34::submit_sm::decode(header, frame).unwrap();
+                smpp34_encode(&mut g, pdu);
+            }
+            "deliver_sm" => {
+                let pdu = smpp34::deliver_sm::decode(header, frame).unwrap();
+                smpp34_encode(&mut g, pdu);
+            }
+            _ => {
+                let pdu = smpp34::enquire_link::decode(header, frame).unwrap();
+                smpp34_encode(&mut g, pdu);
+            }
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
