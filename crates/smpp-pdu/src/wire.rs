@@ -256,6 +256,35 @@ pub(crate) fn is_valid_time(t: &[u8]) -> bool {
     }
 }
 
+/// Writes into a region already sized to fit, for bodies whose length is known up front.
+/// The caller sized the region exactly; the writer's indexing checks stay as a safety net.
+pub(crate) struct SliceWriter<'a> {
+    out: &'a mut [u8],
+    pos: usize,
+}
+
+impl<'a> SliceWriter<'a> {
+    pub(crate) fn new(out: &'a mut [u8]) -> Self {
+        SliceWriter { out, pos: 0 }
+    }
+
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.out[self.pos] = v;
+        self.pos += 1;
+    }
+
+    pub(crate) fn octets(&mut self, v: &[u8]) {
+        self.out[self.pos..self.pos + v.len()].copy_from_slice(v);
+        self.pos += v.len();
+    }
+
+    /// The octets and a NUL (the region is zeroed, so the NUL is a skip).
+    pub(crate) fn cstr(&mut self, v: &[u8]) {
+        self.octets(v);
+        self.pos += 1;
+    }
+}
+
 /// Writes a C-Octet string and its NUL.
 pub(crate) fn put_cstr(buf: &mut BytesMut, field: Field, value: &[u8]) -> Result<(), Error> {
     if value.contains(&0) {

@@ -46,6 +46,15 @@ macro_rules! bodies {
         }
 
         impl<B: Storage> Body<B> {
+            /// The body of a header-only command (enquire_link, unbind, …), or `None` for a
+            /// command that has fields.
+            const fn header_only(id: CommandId) -> Option<Self> {
+                match id {
+                    $(CommandId::$eid => Some(Body::$evariant),)*
+                    _ => None,
+                }
+            }
+
             fn read(id: CommandId, r: &mut Reader<'_, B>) -> Result<Self, Error> {
                 Ok(match id {
                     $(CommandId::$id => Body::$variant($ty::read(r)?),)*
@@ -191,6 +200,16 @@ impl<B: Storage> Pdu<B> {
                 length: header.command_length,
                 max: opts.max_command_length,
             }));
+        }
+        // Keepalives and unbinds are a large share of small PDUs: answer them without a reader.
+        if bytes.len() == HEADER_LEN {
+            if let Some(body) = Body::header_only(header.command_id) {
+                return Ok(Pdu {
+                    sequence_number: header.sequence_number,
+                    command_status: header.command_status,
+                    body,
+                });
+            }
         }
         let mut reader = Reader::new(&frame, opts.strict);
         let body = Body::read(header.command_id, &mut reader).map_err(malformed)?;

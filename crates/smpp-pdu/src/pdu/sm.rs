@@ -6,7 +6,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::text::DataCoding;
 use crate::tlv::Tlvs;
 use crate::types::{Address, EsmClass, Npi, RegisteredDelivery, Ton};
-use crate::wire::{put_cstr, put_short_message, Reader, Storage};
+use crate::wire::{put_cstr, put_short_message, Reader, SliceWriter, Storage};
 use crate::{Error, Field};
 
 /// The body of submit_sm and of deliver_sm, which share one layout.
@@ -78,25 +78,54 @@ impl<B: Storage> SubmitSm<B> {
 }
 
 impl<B: AsRef<[u8]>> SubmitSm<B> {
+    /// The hot path of a router, so it is written in one pass: check the fields, size the
+    /// body exactly, grow the buffer once, then copy into that region.
     pub(crate) fn write(&self, buf: &mut BytesMut) -> Result<(), Error> {
-        put_cstr(buf, Field::ServiceType, self.service_type.as_ref())?;
-        put_address(buf, &self.source, Field::SourceAddr)?;
-        put_address(buf, &self.dest, Field::DestinationAddr)?;
-        buf.put_u8(self.esm_class.0);
-        buf.put_u8(self.protocol_id);
-        buf.put_u8(self.priority_flag);
-        put_cstr(
-            buf,
-            Field::ScheduleDeliveryTime,
-            self.schedule_delivery_time.as_ref(),
-        )?;
-        put_cstr(buf, Field::ValidityPeriod, self.validity_period.as_ref())?;
-        buf.put_u8(self.registered_delivery.0);
-        buf.put_u8(self.replace_if_present_flag);
-        buf.put_u8(self.data_coding.0);
-        buf.put_u8(self.sm_default_msg_id);
-        put_short_message(buf, self.short_message.as_ref())?;
-        buf.put_slice(self.tlvs.as_bytes());
+        let strings = [
+            (Field::ServiceType, self.service_type.as_ref()),
+            (Field::SourceAddr, self.source.addr.as_ref()),
+            (Field::DestinationAddr, self.dest.addr.as_ref()),
+            (
+                Field::ScheduleDeliveryTime,
+                self.schedule_delivery_time.as_ref(),
+            ),
+            (Field::ValidityPeriod, self.validity_period.as_ref()),
+        ];
+        let mut len = 2 + 2 + 3 + 4 + 1; // ton/npi ×2, esm..priority, registered..default_msg_id, sm_length
+        for (field, value) in strings {
+            if value.contains(&0) {
+                return Err(Error::Unencodable(field));
+            }
+            len += value.len() + 1;
+        }
+        let sm = self.short_message.as_ref();
+        let sm_length =
+            u8::try_from(sm.len()).map_err(|_| Error::Unencodable(Field::ShortMessage))?;
+        let tlvs = self.tlvs.as_bytes();
+        len += sm.len() + tlvs.len();
+
+        let start = buf.len();
+        buf.resize(start + len, 0);
+        let mut w = SliceWriter::new(&mut buf[start..]);
+        w.cstr(strings[0].1);
+        w.u8(self.source.ton.0);
+        w.u8(self.source.npi.0);
+        w.cstr(strings[1].1);
+        w.u8(self.dest.ton.0);
+        w.u8(self.dest.npi.0);
+        w.cstr(strings[2].1);
+        w.u8(self.esm_class.0);
+        w.u8(self.protocol_id);
+        w.u8(self.priority_flag);
+        w.cstr(strings[3].1);
+        w.cstr(strings[4].1);
+        w.u8(self.registered_delivery.0);
+        w.u8(self.replace_if_present_flag);
+        w.u8(self.data_coding.0);
+        w.u8(self.sm_default_msg_id);
+        w.u8(sm_length);
+        w.octets(sm);
+        w.octets(tlvs);
         Ok(())
     }
 
