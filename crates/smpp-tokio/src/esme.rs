@@ -123,12 +123,44 @@ impl Esme {
     /// Starts connecting and binding in the background. Inbound requests (deliver_sm:
     /// receipts and MO) arrive on the returned receiver.
     pub fn start(
-        mut config: EsmeConfig,
+        config: EsmeConfig,
         observer: Arc<dyn Observer>,
     ) -> (Esme, mpsc::Receiver<Incoming>) {
+        let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity.max(1));
+        (Esme::start_with(config, observer, incoming_tx), incoming_rx)
+    }
+
+    /// Two binds to one SMSC, for carriers that take no transceiver: a transmitter that
+    /// carries the requests and a receiver for what the SMSC sends (receipts, MO), each
+    /// reconnecting on its own. Inbound requests of the receiver arrive on the returned
+    /// receiver; `config.kind` is ignored.
+    pub fn start_split(
+        config: EsmeConfig,
+        observer: Arc<dyn Observer>,
+    ) -> (Esme, Esme, mpsc::Receiver<Incoming>) {
+        let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity.max(1));
+        let transmitter = EsmeConfig {
+            kind: BindKind::Transmitter,
+            ..config.clone()
+        };
+        let receiver = EsmeConfig {
+            kind: BindKind::Receiver,
+            ..config
+        };
+        (
+            Esme::start_with(transmitter, observer.clone(), incoming_tx.clone()),
+            Esme::start_with(receiver, observer, incoming_tx),
+            incoming_rx,
+        )
+    }
+
+    fn start_with(
+        mut config: EsmeConfig,
+        observer: Arc<dyn Observer>,
+        incoming_tx: mpsc::Sender<Incoming>,
+    ) -> Esme {
         config.session.role = Role::Esme;
         let (link, commands) = Link::new(config.session.window);
-        let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity.max(1));
         let (bound_tx, bound_rx) = watch::channel(None);
         let stopping = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(supervise(
@@ -140,15 +172,12 @@ impl Esme {
             observer,
             stopping.clone(),
         ));
-        (
-            Esme {
-                link,
-                bound: bound_rx,
-                stopping,
-                task,
-            },
-            incoming_rx,
-        )
+        Esme {
+            link,
+            bound: bound_rx,
+            stopping,
+            task,
+        }
     }
 
     /// The link, to send requests (clone it freely).

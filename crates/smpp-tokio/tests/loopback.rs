@@ -363,3 +363,121 @@ where
     }
     out
 }
+
+/// A carrier that takes no transceiver: submits come on the transmitter bind, and their
+/// receipts go out on the receiver bind of the same system_id.
+#[tokio::test]
+async fn a_split_transmitter_and_receiver_pair() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let auth: Arc<Authenticate> = Arc::new(|req: &BindRequest| match req.kind {
+        BindKind::Transceiver => Err(CommandStatus::INVCMDID),
+        _ => Ok(b"SPLIT".to_vec()),
+    });
+    // The receiver's link, once it binds; and what kinds bound.
+    let (rx_link_tx, rx_link) = tokio::sync::watch::channel::<Option<Link>>(None);
+    let kinds = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen_kinds = kinds.clone();
+    let on_connection = move |mut conn: Connection| {
+        let rx_link_tx = rx_link_tx.clone();
+        let mut rx_link = rx_link.clone();
+        let kinds = seen_kinds.clone();
+        tokio::spawn(async move {
+            let info = conn
+                .bound
+                .wait_for(Option::is_some)
+                .await
+                .unwrap()
+                .clone()
+                .unwrap();
+            kinds.lock().unwrap().push(info.kind);
+            if info.kind == BindKind::Receiver {
+                rx_link_tx.send_replace(Some(conn.link.clone()));
+            }
+            let mut n = 0;
+            while let Some(inc) = conn.incoming.recv().await {
+                let Body::SubmitSm(_) = &inc.pdu.body else {
+                    continue;
+                };
+                n += 1;
+                let id = format!("s{n}");
+                inc.responder
+                    .respond(
+                        CommandStatus::OK,
+                        Body::SubmitSmResp(MessageIdResp {
+                            message_id: Bytes::from(id.clone()),
+                            ..Default::default()
+                        }),
+                    )
+                    .await;
+                let link = rx_link
+                    .wait_for(Option::is_some)
+                    .await
+                    .unwrap()
+                    .clone()
+                    .unwrap();
+                let text = format!("id:{id} sub:001 dlvrd:001 submit date:2301011200 done date:2301011201 stat:DELIVRD err:000 text:");
+                tokio::spawn(async move {
+                    let receipt = Body::DeliverSm(SubmitSm {
+                        esm_class: smpp_pdu::EsmClass(0x04),
+                        short_message: Bytes::from(text),
+                        ..Default::default()
+                    });
+                    link.send(receipt).await.unwrap();
+                });
+            }
+        });
+    };
+    tokio::spawn(serve(
+        listener,
+        SmscConfig::default(),
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+
+    let (tx, rx, mut deliveries) = Esme::start_split(esme_config(&addr), Arc::new(NoObserver));
+    assert_eq!(
+        tx.wait_bound(Duration::from_secs(5)).await.unwrap().kind,
+        BindKind::Transmitter
+    );
+    assert_eq!(
+        rx.wait_bound(Duration::from_secs(5)).await.unwrap().kind,
+        BindKind::Receiver
+    );
+    // A receiver cannot submit: refused here, before it reaches the wire.
+    let refused = rx.send(submit(0, false)).await.unwrap_err();
+    assert!(matches!(refused, Error::Session(_)), "{refused:?}");
+
+    let mut ids = std::collections::HashSet::new();
+    for i in 0..20 {
+        let resp = tx.send(submit(i, true)).await.unwrap();
+        let Body::SubmitSmResp(r) = resp.body else {
+            panic!("{resp:?}")
+        };
+        ids.insert(String::from_utf8(r.message_id.to_vec()).unwrap());
+    }
+    for _ in 0..20 {
+        let inc = tokio::time::timeout(Duration::from_secs(5), deliveries.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let Body::DeliverSm(d) = &inc.pdu.body else {
+            panic!()
+        };
+        let r = smpp_pdu::receipt::Receipt::parse(&d.short_message).unwrap();
+        assert!(ids.remove(std::str::from_utf8(r.id.unwrap()).unwrap()));
+        inc.responder
+            .respond(
+                CommandStatus::OK,
+                Body::DeliverSmResp(MessageIdResp::default()),
+            )
+            .await;
+    }
+    assert!(ids.is_empty());
+    let mut kinds = kinds.lock().unwrap().clone();
+    kinds.sort_by_key(|k| format!("{k:?}"));
+    assert_eq!(kinds, vec![BindKind::Receiver, BindKind::Transmitter]);
+    tx.shutdown().await;
+    rx.shutdown().await;
+}
