@@ -171,11 +171,15 @@ fn bench(c: &mut Criterion) {
         g.bench_function("smpp34", |b| {
             b.iter(|| {
                 let f = black_box(&frame[..]);
+                // smpp34 has a decoder per type: dispatch on command_id as its server does.
                 let header = smpp34::CommandHeader::decode(f).unwrap();
-                match name {
-                    "submit_sm" => drop(black_box(smpp34::submit_sm::decode(header, f).unwrap())),
-                    "deliver_sm" => drop(black_box(smpp34::deliver_sm::decode(header, f).unwrap())),
-                    _ => drop(black_box(smpp34::enquire_link::decode(header, f).unwrap())),
+                match header.command_id {
+                    0x0000_0004 => drop(black_box(smpp34::submit_sm::decode(header, f).unwrap())),
+                    0x0000_0005 => drop(black_box(smpp34::deliver_sm::decode(header, f).unwrap())),
+                    0x0000_0015 => {
+                        drop(black_box(smpp34::enquire_link::decode(header, f).unwrap()))
+                    }
+                    other => panic!("no decoder for {other:#x}"),
                 }
             })
         });

@@ -48,6 +48,7 @@ pub struct Header {
 
 impl Header {
     /// Reads the header from the first 16 octets of `buf`, or `None` when fewer are there.
+    #[inline]
     pub fn parse(buf: &[u8]) -> Option<Header> {
         let h: &[u8; HEADER_LEN] = buf.get(..HEADER_LEN)?.try_into().ok()?;
         let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
