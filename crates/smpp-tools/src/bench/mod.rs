@@ -219,6 +219,7 @@ struct Stats {
     timeouts: u64,
     connection_lost: u64,
     errors: u64,
+    error_kinds: BTreeMap<String, u64>,
     not_sent: u64,
     latency: Histogram<u64>,
 }
@@ -337,6 +338,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             timeouts: 0,
             connection_lost: 0,
             errors: 0,
+            error_kinds: BTreeMap::new(),
             not_sent: 0,
             latency: tracker::histogram(),
         }),
@@ -399,6 +401,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         timeouts: stats.timeouts,
         connection_lost: stats.connection_lost,
         errors: stats.errors,
+        error_kinds: stats.error_kinds.clone(),
         not_sent: stats.not_sent,
         throttled_retries: watch.throttled.load(Ordering::Relaxed),
         reconnects: watch
@@ -519,7 +522,15 @@ impl Run {
             }
             Err(Error::Timeout) => stats.timeouts += 1,
             Err(Error::ConnectionLost(_)) => stats.connection_lost += 1,
-            Err(_) => stats.errors += 1,
+            Err(e) => {
+                stats.errors += 1;
+                let kind = if stats.error_kinds.len() < 32 {
+                    e.to_string()
+                } else {
+                    "other".to_owned()
+                };
+                *stats.error_kinds.entry(kind).or_default() += 1;
+            }
         }
     }
 }

@@ -90,6 +90,8 @@ pub struct Report {
     pub connection_lost: u64,
     /// Requests that failed otherwise.
     pub errors: u64,
+    /// Those failures by what went wrong.
+    pub error_kinds: BTreeMap<String, u64>,
     /// Messages never sent because no session was bound.
     pub not_sent: u64,
     /// ESME_RTHROTTLED answers that were retried after a pause.
@@ -142,6 +144,9 @@ impl fmt::Display for Report {
         row(f, "  timeouts", &self.timeouts)?;
         row(f, "  connection lost", &self.connection_lost)?;
         row(f, "  other errors", &self.errors)?;
+        for (kind, n) in &self.error_kinds {
+            row(f, &format!("    {kind}"), n)?;
+        }
         row(f, "not sent (unbound)", &self.not_sent)?;
         row(f, "throttled, retried", &self.throttled_retries)?;
         row(f, "reconnects", &self.reconnects)?;

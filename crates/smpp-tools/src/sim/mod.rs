@@ -46,7 +46,7 @@ use smpp_tokio::{
     serve, Authenticate, BindRequest, Connection, Incoming, Link, NoObserver, Responder, SmscConfig,
 };
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -277,6 +277,22 @@ struct ConnState {
     /// Bounds the answers waiting for a delay or an early receipt.
     slots: Arc<Semaphore>,
     closing: bool,
+    /// The receipt pump of this connection: ask it to drain, and wait for it.
+    pump: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+impl ConnState {
+    /// Closes the connection the way a carrier that means it does: no new deliver_sm, wait
+    /// (briefly) for those outstanding to be answered, then unbind. Unbinding with
+    /// deliver_sm outstanding would let their answers arrive on the ESME's next connection.
+    async fn close(&mut self, link: &Link) {
+        self.closing = true;
+        if let Some((drain, task)) = self.pump.take() {
+            let _ = drain.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        link.unbind().await;
+    }
 }
 
 async fn handle_connection(shared: Arc<Shared>, conn: Connection) {
@@ -297,14 +313,18 @@ async fn handle_connection(shared: Arc<Shared>, conn: Connection) {
             .and_then(|i| i.clone())
     };
     if let Some(info) = info {
+        let mut pump = None;
         if matches!(info.kind, BindKind::Receiver | BindKind::Transceiver) {
             if let Some(outbox) = shared.outboxes.get(&info.system_id) {
-                tokio::spawn(shared.outboxes.clone().pump(
+                let (drain_tx, drain_rx) = watch::channel(false);
+                let task = tokio::spawn(shared.outboxes.clone().pump(
                     outbox,
                     link.clone(),
                     shared.config.window,
                     bound.clone(),
+                    drain_rx,
                 ));
+                pump = Some((drain_tx, task));
             }
         }
         let mut state = ConnState {
@@ -312,6 +332,7 @@ async fn handle_connection(shared: Arc<Shared>, conn: Connection) {
             held: Vec::new(),
             slots: Arc::new(Semaphore::new(DELAYED_ANSWERS)),
             closing: false,
+            pump,
         };
         while let Some(inc) = incoming.recv().await {
             handle_request(&shared, &info.system_id, &link, &mut state, inc).await;
@@ -399,8 +420,7 @@ async fn handle_request(
         c.unanswered.fetch_add(1, Ordering::Relaxed);
         state.held.push(responder);
         if state.held.len() >= SILENT_HOLD {
-            state.closing = true;
-            link.unbind().await;
+            state.close(link).await;
         }
         return;
     }
@@ -463,9 +483,8 @@ async fn handle_request(
     }
 
     if cfg.drop_after.is_some_and(|n| state.submits >= n) {
-        state.closing = true;
         c.dropped_connections.fetch_add(1, Ordering::Relaxed);
-        link.unbind().await;
+        state.close(link).await;
     }
 }
 
@@ -523,6 +542,7 @@ fn send_receipts(
                     kind: Kind::Receipt,
                     body,
                     done: Some(tx),
+                    attempts: 0,
                 },
             );
             early = Some(rx);
@@ -534,6 +554,7 @@ fn send_receipts(
                     kind: Kind::Receipt,
                     body,
                     done: None,
+                    attempts: 0,
                 },
             );
         }
@@ -653,6 +674,7 @@ async fn mo_loop(shared: Arc<Shared>) {
                     kind: Kind::Mo,
                     body,
                     done: None,
+                    attempts: 0,
                 },
             );
         }

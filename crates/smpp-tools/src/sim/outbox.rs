@@ -20,6 +20,8 @@ use super::counts::Counters;
 
 /// Most system_ids with a queue; items for others are dropped and counted.
 const MAX_SYSTEM_IDS: usize = 10_000;
+/// A deliver_sm is tried at most this many times (lost connections, temporary refusals).
+const MAX_ATTEMPTS: u32 = 10;
 
 /// What an outgoing deliver_sm is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub(crate) struct Outgoing {
     pub(crate) body: Body,
     /// Told when the send has ended, whatever its outcome (early receipts wait for it).
     pub(crate) done: Option<oneshot::Sender<()>>,
+    /// Sends tried so far.
+    pub(crate) attempts: u32,
 }
 
 /// The queue of one system_id.
@@ -147,13 +151,19 @@ impl Outboxes {
         link: Link,
         window: usize,
         mut bound: watch::Receiver<Option<BoundInfo>>,
+        mut drain: watch::Receiver<bool>,
     ) {
         outbox.receivers.fetch_add(1, Ordering::SeqCst);
         // Wake a pump for what waited while nobody was bound.
         outbox.notify.notify_one();
         let mut inflight: JoinSet<(Result<smpp_pdu::Pdu, Error>, Outgoing)> = JoinSet::new();
+        // Stop when the connection closes, or when asked to drain before it is closed (so
+        // that no deliver_sm is outstanding when the unbind goes out).
         let closed = async move {
-            let _ = bound.wait_for(Option::is_none).await;
+            tokio::select! {
+                _ = bound.wait_for(Option::is_none) => {}
+                _ = drain.wait_for(|d| *d) => {}
+            }
         };
         tokio::pin!(closed);
         loop {
@@ -175,7 +185,7 @@ impl Outboxes {
             }
         }
         outbox.receivers.fetch_sub(1, Ordering::SeqCst);
-        // What was in flight ends quickly now (ConnectionLost / Stopped) and goes back.
+        // What was in flight ends now: answered, or failed with the connection and put back.
         while let Some(done) = inflight.join_next().await {
             if let Ok((result, item)) = done {
                 self.settle(&outbox, result, item);
@@ -187,29 +197,33 @@ impl Outboxes {
 
     fn settle(&self, outbox: &Outbox, result: Result<smpp_pdu::Pdu, Error>, mut item: Outgoing) {
         let c = &self.counts;
-        match result {
-            Ok(resp) if resp.command_status == CommandStatus::OK => c.delivered(item.kind),
-            Ok(_) => c.refused(item.kind),
+        let resend = match &result {
+            Ok(resp) if resp.command_status == CommandStatus::OK => {
+                c.delivered(item.kind);
+                false
+            }
+            // A temporary refusal, or a connection that was unbinding: try again later.
+            Ok(resp) => {
+                resp.command_status.is_transient()
+                    || resp.command_status == CommandStatus::INVBNDSTS
+            }
             // Never reached the peer, or may not have: keep it for the next bind (a timed-out
             // one may arrive twice, as carriers' receipts do).
-            Err(
-                Error::NotConnected
-                | Error::ConnectionLost(_)
-                | Error::Stopped
-                | Error::Timeout
-                | Error::Full,
-            ) => {
-                c.resends.fetch_add(1, Ordering::Relaxed);
-                let done = item.done.take();
-                outbox.push(item, true, self.limit, c);
-                if let Some(d) = done {
-                    let _ = d.send(());
-                }
-                return;
-            }
-            Err(_) => c.refused(item.kind),
+            // (A session that refused the send — it was unbinding — counts the same.)
+            Err(_) => true,
+        };
+        let done = item.done.take();
+        if resend && item.attempts < MAX_ATTEMPTS {
+            item.attempts += 1;
+            c.resends.fetch_add(1, Ordering::Relaxed);
+            outbox.push(item, true, self.limit, c);
+        } else if result
+            .as_ref()
+            .map_or(true, |r| r.command_status != CommandStatus::OK)
+        {
+            c.refused(item.kind);
         }
-        if let Some(d) = item.done.take() {
+        if let Some(d) = done {
             let _ = d.send(());
         }
     }
