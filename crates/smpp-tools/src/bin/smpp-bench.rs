@@ -67,6 +67,9 @@ struct Args {
     /// Pause after ESME_RTHROTTLED before resending.
     #[arg(long, value_parser = parse_duration, default_value = "200ms")]
     throttle_pause: Duration,
+    /// Give up when a session is not bound within this long.
+    #[arg(long, value_parser = parse_duration, default_value = "10")]
+    bind_timeout: Duration,
     /// Connect with TLS.
     #[arg(long)]
     tls: bool,
@@ -103,6 +106,7 @@ impl Args {
         c.receipt_wait = self.receipt_wait;
         c.response_timeout = self.response_timeout;
         c.throttle_pause = self.throttle_pause;
+        c.bind_timeout = self.bind_timeout;
         c.tls = self.tls.then_some(TlsOptions {
             ca_file: self.tls_ca,
             server_name: self.tls_name,
