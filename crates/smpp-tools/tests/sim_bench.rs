@@ -10,7 +10,7 @@ use std::time::Duration;
 use smpp_pdu::{Body, CommandStatus, MessageIdResp};
 use smpp_session::BindKind;
 use smpp_tokio::{Esme, EsmeConfig, NoObserver};
-use smpp_tools::bench::{run, BenchConfig, BenchError, MessageKind, Report};
+use smpp_tools::bench::{run, run_until, BenchConfig, BenchError, MessageKind, Report};
 use smpp_tools::sim::{Account, IdFormat, MsRange, Sim, SimConfig, SimHandle};
 
 async fn sim(config: SimConfig) -> SimHandle {
@@ -315,4 +315,20 @@ async fn receipts_wait_for_a_receiver_bind() {
     rx.shutdown().await;
     let counts = sim.shutdown().await;
     assert_eq!(counts.receipts_delivered, 5);
+}
+
+/// ctrl-c (here: a timer) stops a run that would never end by itself, and still reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_reports_what_it_did() {
+    let sim = sim(SimConfig::default()).await;
+    let mut c = bench(&sim, u64::MAX);
+    c.rate = Some(200.0);
+    c.registered_delivery = true;
+    let r = run_until(c, tokio::time::sleep(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    let counts = sim.shutdown().await;
+    assert!(r.is_consistent());
+    assert!(r.sent > 0 && r.messages < 1000, "{r:#?}");
+    assert_eq!(r.ok, counts.accepted);
 }

@@ -269,6 +269,18 @@ impl Pacer {
 /// # Errors
 /// [`BenchError`] when a session does not bind, or the settings are unusable.
 pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
+    run_until(config, std::future::pending()).await
+}
+
+/// As [`run`], but when `interrupt` completes (ctrl-c) no new message is started, receipts are
+/// not waited for, and the report covers what was done.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_until(
+    config: BenchConfig,
+    interrupt: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Report, BenchError> {
     let sessions = config.sessions.max(1);
     let window = config.window.max(1);
     // Check the text once, before connecting.
@@ -346,6 +358,13 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         config,
     });
 
+    let interrupted = {
+        let run = run.clone();
+        tokio::spawn(async move {
+            interrupt.await;
+            run.stopping.store(true, Ordering::SeqCst);
+        })
+    };
     let mut takers = JoinSet::new();
     for rx in deliveries {
         takers.spawn(take_deliveries(run.clone(), rx));
@@ -366,11 +385,15 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
 
     if run.config.registered_delivery {
         let deadline = Instant::now() + run.config.receipt_wait;
-        while lock(&run.tracker).missing() > 0 && Instant::now() < deadline {
+        while lock(&run.tracker).missing() > 0
+            && Instant::now() < deadline
+            && !run.stopping.load(Ordering::SeqCst)
+        {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
     run.stopping.store(true, Ordering::SeqCst);
+    interrupted.abort();
     if let Some(p) = progress {
         p.abort();
         let _ = p.await;

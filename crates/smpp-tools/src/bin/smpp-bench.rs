@@ -1,5 +1,5 @@
 //! `smpp-bench`: a load-generating ESME. Parses the command line, runs
-//! [`smpp_tools::bench::run`], prints the report; exits non-zero when receipts were asked for
+//! [`smpp_tools::bench::run_until`] (until done or ctrl-c), prints the report; exits non-zero when receipts were asked for
 //! and some acked message's receipt never came.
 
 use std::io::IsTerminal as _;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use smpp_tools::bench::{run, BenchConfig, DestRange, MessageKind, TlsOptions};
+use smpp_tools::bench::{run_until, BenchConfig, DestRange, MessageKind, TlsOptions};
 use smpp_tools::parse_duration;
 
 /// Load generator: S transceiver sessions with W requests outstanding each, N messages or D
@@ -128,7 +128,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = match runtime.block_on(run(config)) {
+    // ctrl-c stops starting messages and reports what was done.
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let report = match runtime.block_on(run_until(config, interrupt)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("smpp-bench: {e}");
