@@ -2,12 +2,13 @@
 //! [`smpp_tools::sim::Sim`], waits for ctrl-c or `--duration`, prints the counts.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use smpp_tools::parse_duration;
-use smpp_tools::sim::{Account, DlrMix, IdFormat, MsRange, Sim, SimConfig, Status};
+use smpp_tools::sim::{tls_acceptor, Account, DlrMix, IdFormat, MsRange, Sim, SimConfig, Status};
 
 /// A simulated carrier SMSC: binds, carrier-like message ids, delivery receipts with a delay
 /// and an outcome mix, MO messages, and fault modes.
@@ -66,6 +67,12 @@ struct Args {
     /// deliver_sm outstanding per connection.
     #[arg(long, default_value_t = 100)]
     window: usize,
+    /// Serve TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Stop after this long (10, 10s, 500ms, 2m) instead of waiting for ctrl-c.
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
@@ -75,8 +82,13 @@ struct Args {
 }
 
 impl Args {
-    fn config(self) -> SimConfig {
-        SimConfig {
+    fn config(self) -> Result<SimConfig, String> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
+            _ => None,
+        };
+        Ok(SimConfig {
+            tls,
             listen: self.listen,
             accounts: self.accounts,
             id_format: self.id_format,
@@ -94,13 +106,20 @@ impl Args {
             mo_texts: self.mo_text,
             window: self.window.max(1),
             ..SimConfig::default()
-        }
+        })
     }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let (json, duration) = (args.json, args.duration);
+    let config = match args.config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("smpp-sim: TLS: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -109,7 +128,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let sim = match Sim::start(args.config()).await {
+        let sim = match Sim::start(config).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("smpp-sim: cannot listen: {e}");

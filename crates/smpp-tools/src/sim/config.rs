@@ -206,6 +206,8 @@ pub struct SimConfig {
     pub window: usize,
     /// Response timeout for deliver_sm.
     pub response_timeout: Duration,
+    /// Serve TLS on every connection when set.
+    pub tls: Option<smpp_tokio::tokio_rustls::TlsAcceptor>,
 }
 
 impl fmt::Debug for SimConfig {
@@ -224,6 +226,7 @@ impl fmt::Debug for SimConfig {
             .field("silent", &self.silent)
             .field("resp_delay", &self.resp_delay)
             .field("mo_rate", &self.mo_rate)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -250,8 +253,38 @@ impl Default for SimConfig {
             scheduled_limit: 1_000_000,
             window: 100,
             response_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
+}
+
+/// A TLS acceptor from PEM files: the certificate chain and its private key.
+///
+/// # Errors
+/// A message naming the file when it cannot be read or used.
+pub fn tls_acceptor(
+    cert_file: &std::path::Path,
+    key_file: &std::path::Path,
+) -> Result<smpp_tokio::tokio_rustls::TlsAcceptor, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use smpp_tokio::tokio_rustls::rustls;
+
+    let certs = CertificateDer::pem_file_iter(cert_file)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {e}", cert_file.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| format!("{}: {e}", key_file.display()))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("{}: {e}", cert_file.display()))?;
+    Ok(smpp_tokio::tokio_rustls::TlsAcceptor::from(
+        std::sync::Arc::new(config),
+    ))
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use config::{Account, DlrMix, IdFormat, MsRange, SimConfig, Status};
+pub use config::{tls_acceptor, Account, DlrMix, IdFormat, MsRange, SimConfig, Status};
 pub use counts::SimCounts;
 
 use counts::Counters;
@@ -97,6 +97,7 @@ impl Sim {
         let mut smsc = SmscConfig::default();
         smsc.session.window = shared.config.window.max(1);
         smsc.session.response_timeout = shared.config.response_timeout;
+        smsc.tls.clone_from(&shared.config.tls);
         let auth_shared = shared.clone();
         let authenticate: Arc<Authenticate> =
             Arc::new(move |req: &BindRequest| auth_shared.authenticate(req));
