@@ -174,10 +174,14 @@ fn bench(c: &mut Criterion) {
                 // smpp34 has a decoder per type: dispatch on command_id as its server does.
                 let header = smpp34::CommandHeader::decode(f).unwrap();
                 match header.command_id {
-                    0x0000_0004 => drop(black_box(smpp34::submit_sm::decode(header, f).unwrap())),
-                    0x0000_0005 => drop(black_box(smpp34::deliver_sm::decode(header, f).unwrap())),
+                    0x0000_0004 => {
+                        black_box(smpp34::submit_sm::decode(header, f).unwrap());
+                    }
+                    0x0000_0005 => {
+                        black_box(smpp34::deliver_sm::decode(header, f).unwrap());
+                    }
                     0x0000_0015 => {
-                        drop(black_box(smpp34::enquire_link::decode(header, f).unwrap()))
+                        black_box(smpp34::enquire_link::decode(header, f).unwrap());
                     }
                     other => panic!("no decoder for {other:#x}"),
                 }
