@@ -109,6 +109,7 @@ where
         stalled_since: None,
         reason: CloseReason::Local,
         bound_once: false,
+        connection: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         ctx,
     };
     let s = &mut loop_state;
@@ -226,8 +227,13 @@ struct Loop<'a> {
     stalled_since: Option<Instant>,
     reason: CloseReason,
     bound_once: bool,
+    /// This connection's number, stamped on the answers to its inbound requests.
+    connection: u64,
     ctx: Ctx<'a>,
 }
+
+/// Numbers connections, process-wide, so an answer can tell which one it belongs to.
+static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Loop<'_> {
     /// Moves queued commands into the session while the window, the TPS limit and any
@@ -256,10 +262,19 @@ impl Loop<'_> {
     /// Applies one command; false when it had to wait (staged) and pumping should stop.
     fn take_command(&mut self, session: &mut Session<Pending>, c: Command, now: Instant) -> bool {
         match c {
+            // An answer to a request of an earlier connection of this link (the ESME has
+            // reconnected since) must not go out here: its sequence number could match one of
+            // this connection's requests. Unanswered there, the peer sends it again.
+            Command::Respond { connection, .. } | Command::RespondStatus { connection, .. }
+                if connection != self.connection =>
+            {
+                tracing::debug!("answer for a closed connection dropped");
+            }
             Command::Respond {
                 sequence,
                 status,
                 body,
+                ..
             } => {
                 let _ = session.respond(sequence, status, &body);
             }
@@ -267,24 +282,25 @@ impl Loop<'_> {
                 sequence,
                 request,
                 status,
+                ..
             } => session.respond_status(sequence, request, status),
             Command::Unbind => session.unbind(now.into_std()),
             Command::Send(p) => {
                 if self.paused_until.is_some_and(|t| now < t) {
-                    self.staged = Some(p);
+                    self.wait(p);
                     return false;
                 }
                 self.paused_until = None;
                 if let Some(tps) = &mut self.tps {
                     if let Err(at) = tps.try_acquire(now.into_std(), p.parts) {
                         self.tps_wake = Some(Instant::from_std(at));
-                        self.staged = Some(p);
+                        self.wait(p);
                         return false;
                     }
                     self.tps_wake = None;
                 }
                 if !session.has_window_room() {
-                    self.staged = Some(p);
+                    self.wait(p);
                     return false;
                 }
                 let body = p.body.clone();
@@ -343,8 +359,12 @@ impl Loop<'_> {
                 Event::Request(pdu) => {
                     let id = pdu.command_id();
                     self.ctx.observer.incoming(id);
-                    let responder =
-                        Responder::new(self.ctx.commands_tx.clone(), pdu.sequence_number, id);
+                    let responder = Responder::new(
+                        self.ctx.commands_tx.clone(),
+                        self.connection,
+                        pdu.sequence_number,
+                        id,
+                    );
                     let incoming = Incoming { pdu, responder };
                     if self.overflow.is_empty() {
                         match self.ctx.incoming.try_send(incoming) {
@@ -401,6 +421,17 @@ impl Loop<'_> {
                     let _ = self.ctx.bound.send(None);
                 }
             }
+        }
+    }
+
+    /// Holds a request that cannot go yet. Only one is staged; a request popped from `retry`
+    /// while another is staged is older than it and goes back to the front of `retry`, which
+    /// is sent first — so nothing is dropped and the order holds.
+    fn wait(&mut self, p: Pending) {
+        if self.staged.is_some() {
+            self.retry.push_front(p);
+        } else {
+            self.staged = Some(p);
         }
     }
 

@@ -27,12 +27,15 @@ pub(crate) struct Pending {
 #[derive(Debug)]
 pub(crate) enum Command {
     Send(Pending),
+    /// Answers carry the connection they answer: a sequence number means nothing on another.
     Respond {
+        connection: u64,
         sequence: u32,
         status: CommandStatus,
         body: Body,
     },
     RespondStatus {
+        connection: u64,
         sequence: u32,
         request: CommandId,
         status: CommandStatus,
@@ -148,15 +151,23 @@ pub struct Incoming {
 #[derive(Debug)]
 pub struct Responder {
     commands: mpsc::Sender<Command>,
+    /// The connection the request came on; an ESME's link outlives its connections.
+    connection: u64,
     sequence: u32,
     request: CommandId,
     answered: bool,
 }
 
 impl Responder {
-    pub(crate) fn new(commands: mpsc::Sender<Command>, sequence: u32, request: CommandId) -> Self {
+    pub(crate) fn new(
+        commands: mpsc::Sender<Command>,
+        connection: u64,
+        sequence: u32,
+        request: CommandId,
+    ) -> Self {
         Responder {
             commands,
+            connection,
             sequence,
             request,
             // Requests without a response need no answer.
@@ -170,6 +181,7 @@ impl Responder {
         let _ = self
             .commands
             .send(Command::Respond {
+                connection: self.connection,
                 sequence: self.sequence,
                 status,
                 body,
@@ -183,6 +195,7 @@ impl Responder {
         let _ = self
             .commands
             .send(Command::RespondStatus {
+                connection: self.connection,
                 sequence: self.sequence,
                 request: self.request,
                 status,
@@ -195,6 +208,7 @@ impl Drop for Responder {
     fn drop(&mut self) {
         if !self.answered {
             let _ = self.commands.try_send(Command::RespondStatus {
+                connection: self.connection,
                 sequence: self.sequence,
                 request: self.request,
                 status: CommandStatus::X_T_APPN,

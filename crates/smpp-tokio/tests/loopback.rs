@@ -481,3 +481,123 @@ async fn a_split_transmitter_and_receiver_pair() {
     tx.shutdown().await;
     rx.shutdown().await;
 }
+
+/// Many requests in flight throttled while others wait for TPS room: every one is paused,
+/// resent in order, and answered — none is lost while another waits its turn.
+#[tokio::test]
+async fn a_burst_of_throttled_requests_all_complete() {
+    let behaviour = Behaviour {
+        throttle_first: Arc::new(AtomicU32::new(15)),
+        ..Default::default()
+    };
+    let addr = smsc(behaviour).await;
+    let counts = Arc::new(Counts::default());
+    let mut cfg = esme_config(&addr);
+    cfg.driver.throttle_pause = Duration::from_millis(20);
+    cfg.driver.max_throttle_retries = 20;
+    // A request waiting for TPS room holds the staged slot when throttled ones come back.
+    cfg.driver.tps = Some(100);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(Watch(counts.clone())));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let link = esme.link().clone();
+            tokio::spawn(async move { link.send(submit(i, false)).await })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap().unwrap();
+        assert_eq!(r.command_status, CommandStatus::OK);
+    }
+    assert_eq!(counts.throttled.load(Ordering::SeqCst), 15);
+    esme.shutdown().await;
+}
+
+/// An answer to a deliver_sm of a connection that has since dropped must not go out on the
+/// next connection, where the same sequence number names another deliver_sm.
+#[tokio::test]
+async fn a_late_answer_never_reaches_the_next_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let auth: Arc<Authenticate> = Arc::new(|_: &BindRequest| Ok(b"SMSC".to_vec()));
+    let connections = Arc::new(AtomicUsize::new(0));
+    // The outcome of the second connection's deliver_sm.
+    let (second_tx, second_rx) = tokio::sync::oneshot::channel();
+    let second_tx = Arc::new(std::sync::Mutex::new(Some(second_tx)));
+    let on_connection = move |mut conn: Connection| {
+        let n = connections.fetch_add(1, Ordering::SeqCst);
+        let second_tx = second_tx.clone();
+        tokio::spawn(async move {
+            conn.bound.wait_for(Option::is_some).await.unwrap();
+            let deliver = Body::DeliverSm(SubmitSm {
+                short_message: Bytes::from(format!("mo {n}")),
+                ..Default::default()
+            });
+            let link = conn.link.clone();
+            let sent = tokio::spawn(async move { link.send(deliver).await });
+            if n == 0 {
+                // Let the ESME take the request, then drop the connection.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                conn.link.unbind().await;
+            } else {
+                let outcome = sent.await.unwrap();
+                let tx = second_tx.lock().unwrap().take();
+                if let Some(tx) = tx {
+                    let _ = tx.send(outcome);
+                }
+            }
+            while conn.incoming.recv().await.is_some() {}
+        });
+    };
+    tokio::spawn(serve(
+        listener,
+        SmscConfig::default(),
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+
+    let (esme, mut deliveries) = Esme::start(esme_config(&addr), Arc::new(NoObserver));
+    let first = tokio::time::timeout(Duration::from_secs(5), deliveries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&first.pdu.body_short_message()[..], b"mo 0");
+    let second = tokio::time::timeout(Duration::from_secs(5), deliveries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&second.pdu.body_short_message()[..], b"mo 1");
+    assert_eq!(first.pdu.sequence_number, second.pdu.sequence_number);
+
+    // The stale answer goes nowhere: the second deliver_sm is still waiting.
+    first.responder.respond_status(CommandStatus::OK).await;
+    let mut second_rx = second_rx;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut second_rx)
+            .await
+            .is_err(),
+        "the first connection's answer completed the second connection's request"
+    );
+    second.responder.respond_status(CommandStatus::SYSERR).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(5), second_rx)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.command_status, CommandStatus::SYSERR);
+    esme.shutdown().await;
+}
+
+trait ShortMessage {
+    fn body_short_message(&self) -> Bytes;
+}
+
+impl ShortMessage for smpp_pdu::Pdu {
+    fn body_short_message(&self) -> Bytes {
+        match &self.body {
+            Body::DeliverSm(d) => d.short_message.clone(),
+            other => panic!("not a deliver_sm: {other:?}"),
+        }
+    }
+}
