@@ -1,0 +1,15 @@
+//! The routing core of `smpp-router`: what the daemon decides for each message, kept
+//! synchronous and testable without sockets.
+//!
+//! - [`accounts`]: password hashing and checking.
+//! - [`config`]: the TOML file, validated into typed settings; errors name the key and line.
+//! - [`routes`]: the route table — ordered rules over a destination-prefix trie.
+//! - [`ids`]: our message ids, unique across nodes and restarts.
+
+pub mod accounts;
+pub mod config;
+mod error;
+pub mod ids;
+pub mod routes;
+
+pub use error::Error;

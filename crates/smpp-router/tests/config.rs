@@ -1,0 +1,231 @@
+//! The configuration file: the example parses, and every kind of mistake is refused with the
+//! key's dotted path, its line, and what was expected.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use smpp_router::config::{BindMode, Config};
+use smpp_router::routes::{ConnectorId, Message, RouteTable, Target};
+use smpp_router::Error;
+
+const EXAMPLE: &str = include_str!("../../../config/router.toml");
+
+#[test]
+fn the_example_config_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/router.toml");
+    let c = Config::load(std::path::Path::new(path)).unwrap();
+    assert_eq!(c.node.id, 1);
+    assert!(c.node.data_dir.ends_with("../data/router"));
+    assert_eq!(c.smpp.listen.to_string(), "127.0.0.1:2775");
+    assert_eq!(c.metrics_listen.port(), 9775);
+    assert_eq!(c.accounts[0].system_id, "demo");
+    assert!(smpp_router::accounts::verify_password(
+        &c.accounts[0].password_hash,
+        b"demo"
+    ));
+    let sim = &c.connectors[0];
+    assert_eq!(
+        (sim.binds, sim.bind, sim.simulate),
+        (3, BindMode::Transceiver, true)
+    );
+    assert_eq!(sim.retention, Duration::from_secs(72 * 3600));
+    assert_eq!(c.mo.default_account.as_deref(), Some("demo"));
+    let table = RouteTable::new(c.routes);
+    let m = Message {
+        account: b"demo",
+        dest: b"15551234567",
+        source: b"DEMO",
+        service_type: b"",
+    };
+    assert_eq!(
+        table.resolve(&m).unwrap().rule.target,
+        Target::One(ConnectorId(0))
+    );
+}
+
+/// Replaces `from` by `to` in the example (exactly once) and returns the error.
+fn broken(from: &str, to: &str) -> (String, usize, String) {
+    assert_eq!(EXAMPLE.matches(from).count(), 1, "{from:?} must occur once");
+    let text = EXAMPLE.replacen(from, to, 1);
+    match Config::parse(&text) {
+        Err(Error::Config { key, line, message }) => (key, line, message),
+        other => panic!("{from:?} → {to:?} was accepted: {other:?}"),
+    }
+}
+
+fn line_of(needle: &str, text: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+#[test]
+fn every_mistake_names_its_key_and_line() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        // (replace, with, expected key, part of the message)
+        ("id = 1 ", "id = 5000 ", "node.id", "out of range"),
+        (
+            "listen = \"127.0.0.1:2775\"",
+            "listen = \"localhost\"",
+            "smpp.listen",
+            "address:port",
+        ),
+        (
+            "bind_timeout = \"10s\"",
+            "bind_timeout = \"ten\"",
+            "smpp.bind_timeout",
+            "not a duration",
+        ),
+        (
+            "window = 100                # deliver_sm",
+            "window = 0 # deliver_sm",
+            "smpp.window",
+            "out of range",
+        ),
+        (
+            "system_id = \"demo\"",
+            "system_id = \"a-very-long-system-id\"",
+            "accounts[0].system_id",
+            "1 to 15",
+        ),
+        (
+            "password_hash = \"$argon2id",
+            "password_hash = \"x$argon2id",
+            "accounts[0].password_hash",
+            "hash-password",
+        ),
+        (
+            "\"127.0.0.0/8\", \"::1/128\"",
+            "\"127.0.0.0/33\"",
+            "accounts[0].networks[0]",
+            "not a network",
+        ),
+        (
+            "numbers = [\"15550100\"]",
+            "numbers = [\"15550100x\"]",
+            "accounts[0].numbers[0]",
+            "not a number",
+        ),
+        (
+            "id_format = \"hex\"",
+            "id_format = \"octal\"",
+            "id_format",
+            "unknown variant",
+        ),
+        (
+            "hosts = [\"127.0.0.1:2776\"]",
+            "hosts = [\"127.0.0.1\"]",
+            "connectors[0].hosts",
+            "host:port",
+        ),
+        (
+            "bind = \"trx\"",
+            "bind = \"rx\"",
+            "connectors[0].bind",
+            "trx",
+        ),
+        (
+            "binds = 3",
+            "binds = 0",
+            "connectors[0].binds",
+            "out of range",
+        ),
+        (
+            "password = \"router\"",
+            "password = \"much-too-long\"",
+            "connectors[0].password",
+            "8 characters",
+        ),
+        (
+            "reconnect_max = \"30s\"",
+            "reconnect_max = \"100ms\"",
+            "connectors[0].reconnect_max",
+            "reconnect_initial",
+        ),
+        (
+            "retention = \"72h\"",
+            "retention = \"72 hours\"",
+            "connectors[0].retention",
+            "not a duration",
+        ),
+        (
+            "connector = \"sim\"",
+            "connector = \"nope\"",
+            "routes[0].connector",
+            "no connector is named \"nope\"",
+        ),
+        (
+            "default_account = \"demo\"",
+            "default_account = \"ghost\"",
+            "mo.default_account",
+            "no account",
+        ),
+        (
+            "queue = 10000",
+            "queue = 10000\nwindw = 3",
+            "windw",
+            "unknown field",
+        ),
+        (
+            "system_id = \"router\"",
+            "system_id = 7",
+            "system_id",
+            "invalid type",
+        ),
+    ];
+    for &(from, to, key, message) in cases {
+        let (k, line, m) = broken(from, to);
+        assert_eq!(k, key, "{from:?} → {to:?}: {m}");
+        assert!(
+            m.contains(message),
+            "{from:?} → {to:?}: {m:?} lacks {message:?}"
+        );
+        let text = EXAMPLE.replacen(from, to, 1);
+        let expected = line_of(to.lines().last().unwrap(), &text);
+        assert_eq!(line, expected, "{from:?} → {to:?}: {m}");
+    }
+}
+
+#[test]
+fn route_targets_are_checked() {
+    let base = EXAMPLE.replace("connector = \"sim\"", "TARGET");
+    let parse = |t: &str| Config::parse(&base.replace("TARGET", t));
+    let c = parse("failover = [\"sim\", \"sim\"]").unwrap();
+    assert_eq!(
+        c.routes[0].target,
+        Target::Failover(vec![ConnectorId(0), ConnectorId(0)])
+    );
+    let c = parse("split = { sim = 3 }").unwrap();
+    assert_eq!(c.routes[0].target, Target::Split(vec![(ConnectorId(0), 3)]));
+    for bad in [
+        "",
+        "connector = \"sim\"\nfailover = [\"sim\"]",
+        "split = { sim = 0 }",
+        "failover = []",
+    ] {
+        let Err(Error::Config { key, .. }) = parse(bad) else {
+            panic!("{bad:?} accepted")
+        };
+        assert!(key.starts_with("routes[0]"), "{bad:?}: {key}");
+    }
+    // A duplicate connector name.
+    let twice = format!(
+        "{EXAMPLE}\n[[connectors]]\nname = \"sim\"\nhosts = [\"127.0.0.1:2777\"]\nsystem_id = \"x\"\npassword = \"y\"\n"
+    );
+    let Err(Error::Config { key, line, message }) = Config::parse(&twice) else {
+        panic!("duplicate accepted")
+    };
+    assert_eq!(key, "connectors[1].name");
+    assert_eq!(
+        line,
+        line_of("name = \"sim\"", &twice[EXAMPLE.len()..]) + EXAMPLE.lines().count()
+    );
+    assert!(message.contains("twice"));
+}
+
+#[test]
+fn an_unreadable_file_names_its_path() {
+    let err = Config::load(std::path::Path::new("/nonexistent/router.toml")).unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent/router.toml"),
+        "{err}"
+    );
+}
