@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark: `smpp-bench` → `smpp-sim` directly, and `smpp-bench` →
+# `smpp-router` → `smpp-sim` when the router can be started, in one run on 127.0.0.1. Prints a
+# markdown table with one column per leg and the ratio router/direct (see README.md here).
+#
+#   benches/e2e/run.sh [--count N] [--sessions S] [--window W] [--out DIR] [--no-build]
+#
+# Every process it starts is stopped on exit (also on ctrl-c), and every step has a time limit.
+set -euo pipefail
+
+count=200000
+sessions=4
+window=100
+out_dir=""
+build=1
+leg_timeout=${E2E_LEG_TIMEOUT:-600}     # seconds one bench run may take, receipts included
+build_timeout=${E2E_BUILD_TIMEOUT:-1800} # seconds the release build may take
+receipt_wait=${E2E_RECEIPT_WAIT:-60}     # seconds the bench waits for the last receipts
+
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while (($#)); do
+    case $1 in
+        --count) count=$2; shift 2 ;;
+        --sessions) sessions=$2; shift 2 ;;
+        --window) window=$2; shift 2 ;;
+        --out) out_dir=$2; shift 2 ;;
+        --no-build) build=0; shift ;;
+        -h | --help) usage 0 ;;
+        *) echo "unknown argument: $1" >&2; usage 2 >&2 ;;
+    esac
+done
+for n in "$count" "$sessions" "$window"; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "not a positive number: $n" >&2; exit 2; }
+done
+command -v jq >/dev/null || { echo "run.sh needs jq" >&2; exit 2; }
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+target=${CARGO_TARGET_DIR:-target}
+[[ $target = /* ]] || target=$root/$target
+work=$(mktemp -d "${TMPDIR:-/tmp}/smpp-e2e.XXXXXX")
+[[ -n $out_dir ]] && mkdir -p "$out_dir"
+
+# --- everything started is stopped on exit ----------------------------------------------------
+pids=()
+stop() { # stop PID (one this script started): SIGINT, then SIGKILL after 10 s
+    local pid=$1 i p rest=()
+    for p in "${pids[@]}"; do [[ $p == "$pid" ]] || rest+=("$p"); done
+    pids=("${rest[@]}")
+    kill -INT "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    while ((${#pids[@]})); do stop "${pids[0]}"; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM HUP
+trap 'echo "e2e: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+note() { echo "e2e: $*" >&2; }
+
+# --- build -------------------------------------------------------------------------------------
+if ((build)); then
+    note "building release binaries (cargo build --release -p smpp-tools)"
+    timeout "$build_timeout" cargo build --release --quiet -p smpp-tools
+fi
+sim_bin=$target/release/smpp-sim
+bench_bin=$target/release/smpp-bench
+for b in "$sim_bin" "$bench_bin"; do
+    [[ -x $b ]] || { echo "missing $b (run without --no-build)" >&2; exit 2; }
+done
+
+# The router leg needs an `smpp-router` binary (ROUTER_BIN, or the workspace's bin target, built
+# here) and a config template (ROUTER_TEMPLATE, or benches/e2e/router.toml.in) with these
+# placeholders:
+#   @ROUTER_ADDR@ (its SMPP listener), @METRICS_ADDR@, @SIM_ADDR@ (the carrier), @DATA_DIR@,
+#   @SYSTEM_ID@ / @PASSWORD@ (the account the bench binds with; the template holds its hash).
+router_bin=${ROUTER_BIN:-}
+router_skip=""
+router_template=${ROUTER_TEMPLATE:-$root/benches/e2e/router.toml.in}
+if [[ -z $router_bin ]]; then
+    if cargo metadata --no-deps --format-version 1 2>/dev/null |
+        jq -e '.packages[].targets[] | select(.name == "smpp-router" and (.kind | index("bin")))' \
+            >/dev/null; then
+        if ((build)); then
+            note "building smpp-router"
+            timeout "$build_timeout" cargo build --release --quiet -p smpp-router --bin smpp-router ||
+                router_skip="smpp-router did not build"
+        fi
+        router_bin=$target/release/smpp-router
+    else
+        router_skip="no smpp-router binary in the workspace yet"
+    fi
+fi
+if [[ -z $router_skip && ! -x $router_bin ]]; then
+    router_skip="no smpp-router binary at $router_bin"
+fi
+if [[ -z $router_skip && ! -f $router_template ]]; then
+    router_skip="no router config template ($router_template)"
+fi
+
+# --- helpers -----------------------------------------------------------------------------------
+# start_sim NAME: starts smpp-sim on a free port; sets sim_pid and sim_addr.
+start_sim() {
+    local name=$1 i line=""
+    # --duration bounds its life even if this script is killed with SIGKILL.
+    "$sim_bin" --listen 127.0.0.1:0 --json --duration "$((leg_timeout + 120))s" \
+        >"$work/$name-sim.json" 2>"$work/$name-sim.err" &
+    sim_pid=$!
+    pids+=("$sim_pid")
+    for ((i = 0; i < 100; i++)); do
+        line=$(head -n1 "$work/$name-sim.err" 2>/dev/null || true)
+        [[ $line == "smpp-sim listening on "* ]] && break
+        kill -0 "$sim_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ $line == "smpp-sim listening on "* ]] || {
+        echo "smpp-sim did not start: $(cat "$work/$name-sim.err")" >&2
+        exit 1
+    }
+    sim_addr=${line#smpp-sim listening on }
+}
+
+# free_port: a port on 127.0.0.1 nothing listens on (for listeners that cannot take port 0).
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+# wait_port ADDR PID: until something accepts on ADDR (15 s), while PID lives.
+wait_port() {
+    local host=${1%:*} port=${1##*:} pid=$2 i
+    for ((i = 0; i < 150; i++)); do
+        (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# run_bench NAME ADDR [ID PASSWORD]: smpp-bench --json against ADDR into $work/NAME.json;
+# sets bench_status (0 ok, 1 receipts missing, 2 could not bind, 124 timed out).
+run_bench() {
+    local name=$1 addr=$2 id=${3:-bench} pw=${4:-bench} pid
+    note "$name: $count messages, $sessions sessions × window $window, receipts on"
+    # In the background so that a signal to this script reaches the trap, which stops it.
+    timeout --signal=INT --kill-after=15 "$leg_timeout" \
+        "$bench_bin" --connect "$addr" --system-id "$id" --password "$pw" \
+        --sessions "$sessions" --window "$window" --count "$count" \
+        --registered-delivery --receipt-wait "$receipt_wait" --json \
+        >"$work/$name.json" 2>"$work/$name.err" &
+    pid=$!
+    pids+=("$pid")
+    bench_status=0
+    wait "$pid" || bench_status=$?
+    if ! jq -e . "$work/$name.json" >/dev/null 2>&1; then
+        echo "$name: smpp-bench gave no report (exit $bench_status): $(cat "$work/$name.err")" >&2
+        bench_status=2
+    fi
+}
+
+keep() { [[ -z $out_dir ]] || cp "$work"/"$1"* "$out_dir"/ 2>/dev/null || true; }
+
+# --- the legs ----------------------------------------------------------------------------------
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
+start_sim direct
+run_bench direct "$sim_addr"
+direct_status=$bench_status
+stop "$sim_pid"
+keep direct
+
+router_status=""
+if [[ -z $router_skip ]]; then
+    start_sim router
+    router_addr=127.0.0.1:$(free_port)
+    metrics_addr=127.0.0.1:$(free_port)
+    mkdir -p "$work/router-data"
+    sed -e "s|@ROUTER_ADDR@|$router_addr|g" -e "s|@METRICS_ADDR@|$metrics_addr|g" \
+        -e "s|@SIM_ADDR@|$sim_addr|g" -e "s|@DATA_DIR@|$work/router-data|g" \
+        -e "s|@SYSTEM_ID@|bench|g" -e "s|@PASSWORD@|bench|g" \
+        "$router_template" >"$work/router.toml"
+    # The one line to adapt once the daemon's command line is settled.
+    "$router_bin" --config "$work/router.toml" >"$work/router.out" 2>"$work/router.log" &
+    router_pid=$!
+    pids+=("$router_pid")
+    if wait_port "$router_addr" "$router_pid"; then
+        run_bench router "$router_addr"
+        router_status=$bench_status
+    else
+        router_skip="smpp-router did not listen on $router_addr: $(tail -n3 "$work/router.log")"
+    fi
+    stop "$router_pid"
+    stop "$sim_pid"
+    keep router
+fi
+
+# --- the table ---------------------------------------------------------------------------------
+# metric NAME FILE: one number from a bench report ("" when the leg did not run).
+metric() {
+    [[ -f $2 ]] && jq -r "$1 // empty" "$2" 2>/dev/null || true
+}
+fmt() { # a number for the table: integers as they are, others with 2 decimals
+    [[ -z $1 ]] && { echo "–"; return; }
+    awk -v v="$1" 'BEGIN { if (v == int(v)) printf "%d", v; else printf "%.2f", v }'
+}
+ratio() {
+    [[ -z $1 || -z $2 ]] && { echo "–"; return; }
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "–"; else printf "%.2f", a / b }'
+}
+row() { # row LABEL JQ-EXPR [ratio]
+    local d r
+    d=$(metric "$2" "$work/direct.json")
+    r=$(metric "$2" "$work/router.json")
+    printf '| %s | %s | %s | %s |\n' "$1" "$(fmt "$d")" "$(fmt "$r")" \
+        "$([[ ${3:-} == ratio ]] && ratio "$r" "$d" || echo "")"
+}
+status_text() {
+    case $1 in
+        "") echo "–" ;;
+        0) echo "ok" ;;
+        1) echo "receipts missing (exit 1)" ;;
+        124) echo "timed out after ${leg_timeout}s" ;;
+        *) echo "failed (exit $1)" ;;
+    esac
+}
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || true)
+echo "End-to-end benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (${cpu:-unknown CPU}), load average $load at start, commit $(git describe --always --dirty 2>/dev/null || echo '?')"
+echo
+echo "$count messages, $sessions sessions × window $window, receipts on (smpp-sim defaults: receipts after 10–100 ms)"
+echo
+echo "| | direct (bench → sim) | router (bench → router → sim) | router/direct |"
+echo "|---|---:|---:|---:|"
+row "messages/s" '.throughput | round' ratio
+row "submit p50 (ms)" '.submit_latency_ms.p50' ratio
+row "submit p99 (ms)" '.submit_latency_ms.p99' ratio
+row "submit p99.9 (ms)" '.submit_latency_ms.p999' ratio
+row "acked ESME_ROK" '.ok'
+row "not acked (errors, timeouts, lost)" '.errors + .timeouts + .connection_lost + .not_sent'
+row "receipts matched" '.receipts.matched'
+row "receipts missing" '.receipts.missing'
+row "receipt latency p50 (ms)" '.receipts.latency_ms.p50' ratio
+printf '| result | %s | %s | |\n' "$(status_text "$direct_status")" \
+    "$([[ -n $router_skip ]] && echo "skipped" || status_text "$router_status")"
+if [[ -n $router_skip ]]; then
+    echo
+    echo "Router leg skipped: $router_skip."
+fi
+
+# Exit status: the direct leg's (a skipped router leg is not a failure).
+status=$direct_status
+[[ -n $router_status && $router_status != 0 ]] && status=$router_status
+exit "$status"
