@@ -5,11 +5,15 @@
 //! - [`config`]: the TOML file, validated into typed settings; errors name the key and line.
 //! - [`routes`]: the route table — ordered rules over a destination-prefix trie.
 //! - [`ids`]: our message ids, unique across nodes and restarts.
+//! - [`receipts`]: a carrier's receipt read, and rewritten to our id for the customer.
+//! - [`mo`]: which account a reply (MO) belongs to.
 
 pub mod accounts;
 pub mod config;
 mod error;
 pub mod ids;
+pub mod mo;
+pub mod receipts;
 pub mod routes;
 
 pub use error::Error;
