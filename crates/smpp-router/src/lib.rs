@@ -3,6 +3,7 @@
 //!
 //! - [`accounts`]: password hashing and checking.
 //! - [`config`]: the TOML file, validated into typed settings; errors name the key and line.
+//! - [`connector`]: a carrier's shards at run time — which bind takes a message, retries.
 //! - [`routes`]: the route table — ordered rules over a destination-prefix trie.
 //! - [`ids`]: our message ids, unique across nodes and restarts.
 //! - [`receipts`]: a carrier's receipt read, and rewritten to our id for the customer.
@@ -10,6 +11,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod connector;
 mod error;
 pub mod ids;
 pub mod mo;

@@ -1,0 +1,278 @@
+//! A carrier connector at run time: its shards (binds, or transmitter + receiver pairs) kept
+//! up by the ESME driver, which shard takes a message, and what happens when a bind drops.
+//!
+//! - Traffic goes to the bound shard with the most free window (ties in turn), so a slow or
+//!   dropped bind stops getting work at once.
+//! - All parts of a concatenated message go through one shard, in order.
+//! - A request whose bind dropped before its answer is retried on another bound shard; the
+//!   parts already answered are not sent again. When no shard is left, or the deadline
+//!   passes, the caller is told, so the route's failover connector can take over or the
+//!   customer gets an error status — never silence.
+//! - Bounded: at most `queue` messages wait for or occupy the connector; beyond it a submit is
+//!   refused at once ([`SubmitError::QueueFull`], `ESME_RMSGQFUL` for the customer).
+//! - A TPS limit for the carrier as a whole spaces messages evenly (parts count); each shard
+//!   also has its own limit in its driver.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use smpp_pdu::{Body, Pdu};
+use smpp_session::{BindKind, Role};
+use smpp_tokio::{Backoff, Esme, EsmeConfig, Incoming, Observer, Throttle};
+use tokio::sync::{mpsc, Mutex, Semaphore};
+use tokio::time::Instant;
+
+use crate::config::{self, BindMode};
+
+/// Why a connector did not get a carrier's answer for a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The connector's queue is full.
+    #[error("connector queue full")]
+    QueueFull,
+    /// No shard is bound, or every shard that was tried dropped.
+    #[error("no bind up")]
+    NoBind,
+    /// The deadline passed before the carrier answered.
+    #[error("no answer before the deadline")]
+    Timeout,
+    /// The carrier kept answering ESME_RTHROTTLED.
+    #[error("throttled by the carrier")]
+    Throttled,
+    /// The request could not be sent as it is (unencodable, refused by the session).
+    #[error("not sendable: {0}")]
+    Invalid(String),
+}
+
+/// One shard: the link that carries submits, and the receiver when the mode is tx+rx.
+#[derive(Debug)]
+struct Shard {
+    tx: Esme,
+    rx: Option<Esme>,
+}
+
+impl Shard {
+    fn bound(&self) -> bool {
+        self.tx.bound().is_some()
+    }
+}
+
+/// A running connector.
+#[derive(Debug)]
+pub struct Connector {
+    name: String,
+    shards: Vec<Shard>,
+    window: usize,
+    tps: Option<Mutex<Throttle>>,
+    queue: Arc<Semaphore>,
+    turn: AtomicUsize,
+}
+
+/// A bind's state, for `/v1/binds` and `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardStatus {
+    /// Its index in the connector.
+    pub index: usize,
+    /// The transmitting (or transceiving) bind is up.
+    pub bound: bool,
+    /// The receiving bind is up (tx+rx mode only).
+    pub receiver_bound: Option<bool>,
+    /// Requests outstanding.
+    pub in_flight: usize,
+    /// Its window.
+    pub window: usize,
+}
+
+impl Connector {
+    /// Starts every shard binding in the background. Receipts and MO from any shard arrive
+    /// on the returned receiver.
+    pub fn start(
+        c: &config::Connector,
+        observer: &Arc<dyn Observer>,
+    ) -> (Connector, mpsc::Receiver<Incoming>) {
+        let (merged_tx, merged_rx) = mpsc::channel(c.window.max(64) * c.binds);
+        let mut shards = Vec::with_capacity(c.binds);
+        for i in 0..c.binds {
+            let mut e = EsmeConfig::new(
+                c.hosts[i % c.hosts.len()].clone(),
+                &c.system_id,
+                &c.password,
+            );
+            e.system_type.clone_from(&c.system_type);
+            e.session.role = Role::Esme;
+            e.session.window = c.window;
+            e.session.response_timeout = c.response_timeout;
+            e.session.enquire_link_interval = c.enquire_link;
+            e.driver.tps = c.bind_tps;
+            e.backoff = Backoff {
+                initial: c.reconnect.0,
+                max: c.reconnect.1,
+            };
+            let (shard, incoming) = match c.bind {
+                BindMode::Transceiver => {
+                    e.kind = BindKind::Transceiver;
+                    let (tx, incoming) = Esme::start(e, observer.clone());
+                    (Shard { tx, rx: None }, incoming)
+                }
+                BindMode::TransmitterReceiver => {
+                    let (tx, rx, incoming) = Esme::start_split(e, observer.clone());
+                    (Shard { tx, rx: Some(rx) }, incoming)
+                }
+            };
+            forward(incoming, merged_tx.clone());
+            shards.push(shard);
+        }
+        let connector = Connector {
+            name: c.name.clone(),
+            shards,
+            window: c.window,
+            tps: c.tps.map(|r| Mutex::new(Throttle::new(r, 1))),
+            queue: Arc::new(Semaphore::new(c.queue)),
+            turn: AtomicUsize::new(0),
+        };
+        (connector, merged_rx)
+    }
+
+    /// The connector's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// True when at least one shard can take traffic.
+    pub fn is_up(&self) -> bool {
+        self.shards.iter().any(Shard::bound)
+    }
+
+    /// Every shard's state.
+    pub fn status(&self) -> Vec<ShardStatus> {
+        self.shards
+            .iter()
+            .enumerate()
+            .map(|(index, s)| ShardStatus {
+                index,
+                bound: s.bound(),
+                receiver_bound: s.rx.as_ref().map(|rx| rx.bound().is_some()),
+                in_flight: s.tx.link().in_flight(self.window),
+                window: self.window,
+            })
+            .collect()
+    }
+
+    /// Sends the parts of one message (one part for a short message) and returns the
+    /// carrier's answer to each, in order. Answers with an error status are answers: the
+    /// caller passes them on.
+    ///
+    /// # Errors
+    /// See [`SubmitError`]; on [`SubmitError::NoBind`] no part was answered by this connector
+    /// after the failure, and the caller may try another.
+    pub async fn submit(
+        &self,
+        parts: Vec<Body>,
+        deadline: Instant,
+    ) -> Result<Vec<Pdu>, SubmitError> {
+        let Ok(_slot) = self.queue.try_acquire() else {
+            return Err(SubmitError::QueueFull);
+        };
+        let n = u32::try_from(parts.len()).unwrap_or(u32::MAX);
+        self.wait_for_tps(n, deadline).await?;
+
+        let mut answers: Vec<Option<Pdu>> = vec![None; parts.len()];
+        let mut tried = vec![false; self.shards.len()];
+        loop {
+            let Some(shard) = self.pick(&tried) else {
+                return Err(SubmitError::NoBind);
+            };
+            tried[shard] = true;
+            let link = self.shards[shard].tx.link();
+            // The parts not yet answered, pipelined on this one shard: join_all polls them in
+            // order, so they take window room and go out in order.
+            let (index, sends): (Vec<usize>, Vec<_>) = answers
+                .iter()
+                .zip(&parts)
+                .enumerate()
+                .filter(|(_, (a, _))| a.is_none())
+                .map(|(i, (_, body))| (i, link.send(body.clone())))
+                .unzip();
+            let Ok(results) = tokio::time::timeout_at(deadline, join_all(sends)).await else {
+                return Err(SubmitError::Timeout);
+            };
+            let mut lost = false;
+            for (i, result) in index.into_iter().zip(results) {
+                match result {
+                    Ok(pdu) => answers[i] = Some(pdu),
+                    Err(
+                        smpp_tokio::Error::ConnectionLost(_)
+                        | smpp_tokio::Error::NotConnected
+                        | smpp_tokio::Error::Stopped,
+                    ) => lost = true,
+                    Err(smpp_tokio::Error::Timeout) => return Err(SubmitError::Timeout),
+                    Err(smpp_tokio::Error::Throttled(_)) => return Err(SubmitError::Throttled),
+                    Err(other) => return Err(SubmitError::Invalid(other.to_string())),
+                }
+            }
+            if !lost {
+                return Ok(answers.into_iter().flatten().collect());
+            }
+            tracing::debug!(connector = %self.name, shard, "bind dropped mid-message; trying another");
+        }
+    }
+
+    /// Waits for room under the connector-wide TPS limit.
+    async fn wait_for_tps(&self, parts: u32, deadline: Instant) -> Result<(), SubmitError> {
+        let Some(tps) = &self.tps else {
+            return Ok(());
+        };
+        loop {
+            let at = {
+                let mut t = tps.lock().await;
+                match t.try_acquire(Instant::now().into_std(), parts) {
+                    Ok(()) => return Ok(()),
+                    Err(at) => Instant::from_std(at),
+                }
+            };
+            if at > deadline {
+                return Err(SubmitError::Timeout);
+            }
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    /// The bound shard not yet tried with the most free window; ties go round in turn.
+    fn pick(&self, tried: &[bool]) -> Option<usize> {
+        let n = self.shards.len();
+        let start = self.turn.fetch_add(1, Ordering::Relaxed);
+        let mut best: Option<(usize, usize)> = None;
+        for i in (0..n).map(|k| (start + k) % n) {
+            if tried[i] || !self.shards[i].bound() {
+                continue;
+            }
+            let free = self.window - self.shards[i].tx.link().in_flight(self.window);
+            if best.is_none_or(|(f, _)| free > f) {
+                best = Some((free, i));
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    /// Unbinds every shard and stops reconnecting.
+    pub async fn shutdown(self) {
+        for s in self.shards {
+            s.tx.shutdown().await;
+            if let Some(rx) = s.rx {
+                rx.shutdown().await;
+            }
+        }
+    }
+}
+
+/// Moves one shard's inbound requests into the connector's channel.
+fn forward(mut from: mpsc::Receiver<Incoming>, to: mpsc::Sender<Incoming>) {
+    tokio::spawn(async move {
+        while let Some(i) = from.recv().await {
+            if to.send(i).await.is_err() {
+                return;
+            }
+        }
+    });
+}

@@ -1,0 +1,244 @@
+//! A connector against simulated carriers (smpp-sim, in-process) over TCP on 127.0.0.1:
+//! spreading over shards, a bind dropped mid-load, a full queue, tx+rx binds, and long
+//! messages.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use smpp_pdu::{Address, Body, CommandStatus, Npi, RegisteredDelivery, SubmitSm, Ton};
+use smpp_router::config::{BindMode, Config};
+use smpp_router::connector::{Connector, SubmitError};
+use smpp_tokio::{NoObserver, Observer};
+use smpp_tools::sim::{Sim, SimConfig, SimHandle};
+use tokio::time::Instant;
+
+async fn sim(config: SimConfig) -> SimHandle {
+    Sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..config
+    })
+    .await
+    .unwrap()
+}
+
+/// A connector's settings from a config snippet, pointed at `hosts`.
+fn connector_config(hosts: &[&SimHandle], extra: &str) -> smpp_router::config::Connector {
+    let hosts: Vec<String> = hosts
+        .iter()
+        .map(|s| format!("\"{}\"", s.local_addr()))
+        .collect();
+    let text = format!(
+        "[[connectors]]\nname = \"c\"\nhosts = [{}]\nsystem_id = \"router\"\npassword = \"pw\"\n\
+         reconnect_initial = \"50ms\"\nreconnect_max = \"200ms\"\n{extra}",
+        hosts.join(", ")
+    );
+    Config::parse(&text).unwrap().connectors.remove(0)
+}
+
+fn submit(i: u32, receipt: bool) -> Body {
+    Body::SubmitSm(SubmitSm {
+        source: Address::new(Ton(5), Npi(0), Bytes::from_static(b"ACME")),
+        dest: Address::new(Ton(1), Npi(1), Bytes::from(format!("1555{i:07}"))),
+        registered_delivery: RegisteredDelivery(u8::from(receipt)),
+        short_message: Bytes::from(format!("message {i}")),
+        ..Default::default()
+    })
+}
+
+async fn started(
+    c: &smpp_router::config::Connector,
+) -> (
+    Arc<Connector>,
+    tokio::sync::mpsc::Receiver<smpp_tokio::Incoming>,
+) {
+    let observer: Arc<dyn Observer> = Arc::new(NoObserver);
+    let (connector, incoming) = Connector::start(c, &observer);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while connector.status().iter().any(|s| !s.bound) {
+        assert!(
+            Instant::now() < deadline,
+            "shards did not bind: {:?}",
+            connector.status()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (Arc::new(connector), incoming)
+}
+
+async fn submit_all(
+    connector: &Arc<Connector>,
+    n: u32,
+) -> Vec<Result<Vec<smpp_pdu::Pdu>, SubmitError>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let c = connector.clone();
+            tokio::spawn(async move {
+                c.submit(
+                    vec![submit(i, false)],
+                    Instant::now() + Duration::from_secs(10),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shards_share_the_traffic_and_every_message_is_answered() {
+    let s = sim(SimConfig::default()).await;
+    let c = connector_config(&[&s], "binds = 3\nwindow = 10\n");
+    let (connector, _incoming) = started(&c).await;
+    assert!(connector.is_up());
+    let results = submit_all(&connector, 300).await;
+    let mut ids = std::collections::HashSet::new();
+    for r in results {
+        let answers = r.unwrap();
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0].command_status, CommandStatus::OK);
+        let Body::SubmitSmResp(resp) = &answers[0].body else {
+            panic!("{:?}", answers[0])
+        };
+        assert!(ids.insert(resp.message_id.clone()));
+    }
+    let counts = s.counts();
+    assert_eq!(counts.binds, 3);
+    assert_eq!(counts.accepted, 300);
+    Arc::try_unwrap(connector).unwrap().shutdown().await;
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bind_dropped_mid_load_hands_its_messages_to_another() {
+    // Shard 0 binds to a carrier that drops every connection after 25 messages; shard 1 to a
+    // steady one. Nothing is lost: requests caught in a drop are retried on shard 1.
+    let flaky = sim(SimConfig {
+        drop_after: Some(25),
+        ..SimConfig::default()
+    })
+    .await;
+    let steady = sim(SimConfig::default()).await;
+    let c = connector_config(&[&flaky, &steady], "binds = 2\nwindow = 20\n");
+    let (connector, _incoming) = started(&c).await;
+    let results = submit_all(&connector, 400).await;
+    let ok = results
+        .iter()
+        .filter(|r| matches!(r, Ok(a) if a[0].command_status == CommandStatus::OK))
+        .count();
+    let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(ok, 400);
+    let f = flaky.counts();
+    assert!(f.dropped_connections >= 1, "{f:?}");
+    // The steady carrier took the rest, and what the flaky one accepted before dropping.
+    assert!(steady.counts().accepted + f.accepted >= 400);
+    Arc::try_unwrap(connector).unwrap().shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_refuses_at_once_and_no_bind_is_said() {
+    let slow = sim(SimConfig {
+        resp_delay: Duration::from_millis(500),
+        ..SimConfig::default()
+    })
+    .await;
+    let c = connector_config(&[&slow], "binds = 1\nwindow = 10\nqueue = 4\n");
+    let (connector, _incoming) = started(&c).await;
+    let results = submit_all(&connector, 10).await;
+    let full = results
+        .iter()
+        .filter(|r| matches!(r, Err(SubmitError::QueueFull)))
+        .count();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!((full, ok), (6, 4));
+    Arc::try_unwrap(connector).unwrap().shutdown().await;
+    slow.shutdown().await;
+
+    // No carrier at all: the caller hears NoBind at once, not after the deadline.
+    let mut gone = c.clone();
+    gone.hosts = vec!["127.0.0.1:1".into()];
+    let observer: Arc<dyn Observer> = Arc::new(NoObserver);
+    let (connector, _incoming) = Connector::start(&gone, &observer);
+    let r = connector
+        .submit(
+            vec![submit(1, false)],
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(r.unwrap_err(), SubmitError::NoBind);
+    connector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tx_rx_shards_send_on_one_bind_and_take_receipts_on_the_other() {
+    let s = sim(SimConfig {
+        dlr_delay: smpp_tools::sim::MsRange { min: 1, max: 5 },
+        ..SimConfig::default()
+    })
+    .await;
+    let c = connector_config(&[&s], "bind = \"tx+rx\"\nbinds = 2\n");
+    assert_eq!(c.bind, BindMode::TransmitterReceiver);
+    let (connector, mut incoming) = started(&c).await;
+    assert!(connector
+        .status()
+        .iter()
+        .all(|s| s.receiver_bound == Some(true)));
+    let mut ids = std::collections::HashSet::new();
+    for i in 0..20 {
+        let a = connector
+            .submit(
+                vec![submit(i, true)],
+                Instant::now() + Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        let Body::SubmitSmResp(r) = &a[0].body else {
+            panic!()
+        };
+        ids.insert(r.message_id.clone());
+    }
+    for _ in 0..20 {
+        let inc = tokio::time::timeout(Duration::from_secs(5), incoming.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let Body::DeliverSm(d) = &inc.pdu.body else {
+            panic!()
+        };
+        let r = smpp_router::receipts::read(d).unwrap();
+        assert!(
+            ids.remove(r.carrier_id),
+            "unknown receipt id {:?}",
+            r.carrier_id
+        );
+        inc.responder.respond_status(CommandStatus::OK).await;
+    }
+    assert_eq!(s.counts().binds, 4);
+    Arc::try_unwrap(connector).unwrap().shutdown().await;
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_message_goes_out_whole_and_in_order() {
+    let s = sim(SimConfig::default()).await;
+    let c = connector_config(&[&s], "binds = 3\n");
+    let (connector, _incoming) = started(&c).await;
+    let parts: Vec<Body> = (0..3).map(|i| submit(i, false)).collect();
+    let answers = connector
+        .submit(parts, Instant::now() + Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 3);
+    assert!(answers
+        .iter()
+        .all(|a| a.command_status == CommandStatus::OK));
+    assert_eq!(s.counts().accepted, 3);
+    Arc::try_unwrap(connector).unwrap().shutdown().await;
+    s.shutdown().await;
+}
