@@ -1,0 +1,838 @@
+//! The embedded store: a data directory holding a fjall keyspace, written by one committer
+//! thread with group commit.
+//!
+//! **Why fjall.** benches/engines.rs ran the correlation workload on fjall and redb; the README
+//! has the figures. fjall (an LSM tree) appends a batch to its journal, so a commit costs one
+//! sequential write and one fsync whatever the keys; redb (a copy-on-write B-tree) rewrites
+//! every leaf page the batch touches, which for random carrier ids means most of a batch's
+//! pages, and its file does not shrink after deletes without an exclusive `compact()`. Writes
+//! are the hot, latency-critical path here (every ack waits for one), so the LSM fits.
+//!
+//! **Group commit.** Callers encode their records on their own task, send an operation to the
+//! committer thread and await a oneshot. The committer takes the first operation, then
+//! everything else already queued (up to a cap), applies each operation as its own atomic
+//! fjall batch (journal append, no fsync), then fsyncs the journal once and only then answers
+//! every caller in the group. Under load groups grow by themselves, so throughput is bounded by
+//! the disk's sequential bandwidth, not by its fsync latency; an idle store commits a lone
+//! write at once. Operations that read before they write (queue bounds, acks, expiry sweeps)
+//! run on the committer too, so they never race a concurrent write and need no locks of their
+//! own. A read on another task may see a write a few hundred microseconds before its fsync;
+//! that is harmless (nobody was told it was durable yet) and saves a second copy of the data.
+//!
+//! **Reads** (lookups, peeks) run on the caller's task: they are served from the memtable or
+//! the block cache almost always (receipts follow submits by seconds), and a miss costs one
+//! block read — less than a hop to a blocking pool would, per receipt.
+//!
+//! **Failure.** If a commit fails, fjall marks the keyspace poisoned; every caller of that
+//! group, and every later writer, gets [`StoreError::Commit`]. Nothing is retried: the router
+//! must not ack what may not be on disk, and a restart recovers from the journal.
+//!
+//! **Expiry index.** Each correlation record has an index entry keyed by its deadline, so
+//! expiry is a range scan from the start of time to `now`. Deletes do not touch the index (a
+//! delete needs no read); the sweep drops index entries whose record is gone or was replaced
+//! with another deadline. Stale entries cost ~60 bytes for at most one retention period.
+
+use std::collections::HashMap;
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use fjall::{PartitionCreateOptions, PartitionHandle, PersistMode};
+use tokio::sync::oneshot;
+
+use crate::error::{Result, StoreError};
+use crate::record::{self, Correlation, CorrelationKey, PendingEntry, QueueMeta, QueuePolicy};
+use crate::store::{Store, StoreFuture};
+
+/// The file that marks a directory as a store of this format.
+pub const MARKER_FILE: &str = "SMPP-STORE";
+const MARKER: &str = "smpp-store format 1, engine fjall 2\n";
+const ENGINE_DIR: &str = "fjall";
+
+/// How to open an [`EmbeddedStore`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Create the directory (and its parents) if it does not exist. Off by default, so a
+    /// mistyped path is an error rather than a new, empty store.
+    pub create_dir: bool,
+    /// Block cache size in bytes (fjall's default is 32 MiB).
+    pub cache_bytes: u64,
+    /// At most this many operations in one group commit.
+    pub max_group: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            create_dir: false,
+            cache_bytes: 64 * 1024 * 1024,
+            max_group: 4096,
+        }
+    }
+}
+
+/// Counters of the committer, for metrics and for tests that check grouping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Operations handed to the committer.
+    pub submitted: u64,
+    /// Group commits (each one fsync).
+    pub commits: u64,
+    /// Operations completed by those commits.
+    pub ops: u64,
+    /// The most operations one commit has covered.
+    pub largest_group: u64,
+}
+
+/// The single-node store: one directory, one committer thread. See the module docs.
+pub struct EmbeddedStore {
+    shared: Arc<Shared>,
+    tx: Option<mpsc::Sender<Op>>,
+    committer: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.shared.path)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    path: PathBuf,
+    keyspace: fjall::Keyspace,
+    corr: PartitionHandle,
+    corr_exp: PartitionHandle,
+    pending: PartitionHandle,
+    meta: PartitionHandle,
+    queues: Mutex<HashMap<String, QueueState>>,
+    /// Held by [`EmbeddedStore::hold_commits`]; the committer takes it before each group.
+    hold: Mutex<()>,
+    failed: Mutex<Option<String>>,
+    submitted: AtomicU64,
+    commits: AtomicU64,
+    ops: AtomicU64,
+    largest_group: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct QueueState {
+    meta: QueueMeta,
+    /// No live entry has a seq below this: scans start here, not at the tombstones of entries
+    /// acked long ago.
+    head: u64,
+}
+
+type Done<T> = oneshot::Sender<Result<T>>;
+
+/// One caller's request, already encoded.
+enum Op {
+    PutCorr {
+        items: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+        done: Done<()>,
+    },
+    DelCorr {
+        keys: Vec<Vec<u8>>,
+        done: Done<()>,
+    },
+    ExpireCorr {
+        now_ms: u64,
+        limit: usize,
+        done: Done<usize>,
+    },
+    Append {
+        account: String,
+        prefix: Vec<u8>,
+        payloads: Vec<Bytes>,
+        now_ms: u64,
+        expires_ms: u64,
+        max_len: u64,
+        done: Done<Range<u64>>,
+    },
+    Ack {
+        account: String,
+        prefix: Vec<u8>,
+        seqs: Vec<u64>,
+        done: Done<usize>,
+    },
+    ExpirePending {
+        now_ms: u64,
+        limit: usize,
+        done: Done<usize>,
+    },
+}
+
+/// An applied operation's answer, sent once the group is durable.
+enum Reply {
+    Unit(Done<()>, Result<()>),
+    Count(Done<usize>, Result<usize>),
+    Seqs(Done<Range<u64>>, Result<Range<u64>>),
+}
+
+impl Reply {
+    fn is_ok(&self) -> bool {
+        match self {
+            Reply::Unit(_, r) => r.is_ok(),
+            Reply::Count(_, r) => r.is_ok(),
+            Reply::Seqs(_, r) => r.is_ok(),
+        }
+    }
+
+    /// Answers the caller; if the commit failed, a result that was going to be a success
+    /// becomes `fail` instead (errors such as QueueFull stand: they wrote nothing).
+    fn send(self, fail: Option<&dyn Fn() -> StoreError>) {
+        fn pick<T>(r: Result<T>, fail: Option<&dyn Fn() -> StoreError>) -> Result<T> {
+            match (r, fail) {
+                (Ok(_), Some(f)) => Err(f()),
+                (r, _) => r,
+            }
+        }
+        // A caller that stopped waiting (its future was dropped) is not an error.
+        match self {
+            Reply::Unit(d, r) => drop(d.send(pick(r, fail))),
+            Reply::Count(d, r) => drop(d.send(pick(r, fail))),
+            Reply::Seqs(d, r) => drop(d.send(pick(r, fail))),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding one of these locks leaves plain data behind; go on.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl EmbeddedStore {
+    /// Opens the store in `dir`: an existing store, or a new one in an empty directory.
+    ///
+    /// Fails, naming the path, if the directory is absent (unless
+    /// [`Options::create_dir`]), is not a directory, holds other files but no store marker,
+    /// holds a store of another format, or the engine cannot recover it.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self> {
+        let path = dir.as_ref().to_path_buf();
+        prepare_dir(&path, options.create_dir)?;
+        let engine_err = |e: fjall::Error| StoreError::Engine {
+            path: path.clone(),
+            source: Box::new(e),
+        };
+        let keyspace = fjall::Config::new(path.join(ENGINE_DIR))
+            .manual_journal_persist(true)
+            .cache_size(options.cache_bytes)
+            .open()
+            .map_err(engine_err)?;
+        let part = |name: &str| {
+            keyspace
+                .open_partition(name, PartitionCreateOptions::default())
+                .map_err(engine_err)
+        };
+        let corr = part("correlation")?;
+        let corr_exp = part("correlation_expiry")?;
+        let pending = part("pending")?;
+        let meta = part("queue_meta")?;
+
+        let mut queues = HashMap::new();
+        for kv in meta.iter() {
+            let (k, v) = kv.map_err(engine_err)?;
+            let corrupt = |e: record::Decode| StoreError::Corrupt {
+                path: path.clone(),
+                what: "queue metadata",
+                detail: e.0,
+            };
+            let account = record::decode_account(&k).map_err(corrupt)?;
+            let meta = record::decode_meta(&v).map_err(corrupt)?;
+            queues.insert(account, QueueState { meta, head: 0 });
+        }
+
+        let shared = Arc::new(Shared {
+            path,
+            keyspace,
+            corr,
+            corr_exp,
+            pending,
+            meta,
+            queues: Mutex::new(queues),
+            hold: Mutex::new(()),
+            failed: Mutex::new(None),
+            submitted: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            ops: AtomicU64::new(0),
+            largest_group: AtomicU64::new(0),
+        });
+        let (tx, rx) = mpsc::channel();
+        let committer = {
+            let for_thread = Arc::clone(&shared);
+            let max_group = options.max_group.max(1);
+            std::thread::Builder::new()
+                .name("smpp-store-commit".into())
+                .spawn(move || committer(&for_thread, &rx, max_group))
+                .map_err(|source| StoreError::Io {
+                    path: shared.path.clone(),
+                    source,
+                })?
+        };
+        Ok(Self {
+            shared,
+            tx: Some(tx),
+            committer: Some(committer),
+        })
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// The committer's counters.
+    pub fn stats(&self) -> CommitStats {
+        let s = &self.shared;
+        CommitStats {
+            submitted: s.submitted.load(Ordering::Relaxed),
+            commits: s.commits.load(Ordering::Relaxed),
+            ops: s.ops.load(Ordering::Relaxed),
+            largest_group: s.largest_group.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops the committer before its next group until the guard is dropped; operations queue
+    /// up meanwhile. For tests that need a deterministic group (and for pausing writes).
+    pub fn hold_commits(&self) -> MutexGuard<'_, ()> {
+        lock(&self.shared.hold)
+    }
+
+    /// Sends an operation to the committer and waits for its answer.
+    async fn submit<T>(&self, make: impl FnOnce(Done<T>) -> Op) -> Result<T> {
+        let (done, answer) = oneshot::channel();
+        let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
+        self.shared.submitted.fetch_add(1, Ordering::Relaxed);
+        tx.send(make(done)).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+impl Drop for EmbeddedStore {
+    fn drop(&mut self) {
+        // Closing the channel lets the committer finish what is queued and exit; joining it
+        // releases the keyspace before a reopen of the same directory.
+        drop(self.tx.take());
+        if let Some(c) = self.committer.take() {
+            let _ = c.join();
+        }
+    }
+}
+
+/// Checks (or creates) the directory and its marker, before the engine touches anything.
+fn prepare_dir(path: &Path, create: bool) -> Result<()> {
+    let dir_err = |reason: String| StoreError::Directory {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let io_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StoreError::Io { path: p, source }
+    };
+    match std::fs::metadata(path) {
+        Ok(md) if md.is_dir() => {}
+        Ok(_) => return Err(dir_err("is not a directory".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !create {
+                return Err(dir_err(
+                    "does not exist (create it, or open with create_dir)".into(),
+                ));
+            }
+            std::fs::create_dir_all(path).map_err(io_err(path))?;
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    }
+    let marker = path.join(MARKER_FILE);
+    match std::fs::read(&marker) {
+        Ok(found) if found == MARKER.as_bytes() => Ok(()),
+        Ok(found) => Err(dir_err(format!(
+            "{MARKER_FILE} says {:?}, this build reads {:?}",
+            String::from_utf8_lossy(&found[..found.len().min(80)]),
+            MARKER.trim_end()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut entries = std::fs::read_dir(path).map_err(io_err(path))?;
+            if entries.next().is_some() {
+                return Err(dir_err(format!(
+                    "is not empty and has no {MARKER_FILE} file: not a store directory"
+                )));
+            }
+            write_marker(&marker).map_err(io_err(&marker))
+        }
+        Err(e) => Err(io_err(&marker)(e)),
+    }
+}
+
+fn write_marker(marker: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(marker)?;
+    f.write_all(MARKER.as_bytes())?;
+    f.sync_all()
+}
+
+/// The committer thread: groups queued operations, commits each group with one fsync.
+fn committer(shared: &Shared, rx: &mpsc::Receiver<Op>, max_group: usize) {
+    let mut group = Vec::with_capacity(max_group.min(1024));
+    while let Ok(first) = rx.recv() {
+        let held = lock(&shared.hold);
+        group.push(first);
+        while group.len() < max_group {
+            match rx.try_recv() {
+                Ok(op) => group.push(op),
+                Err(_) => break,
+            }
+        }
+        drop(held);
+        shared.commit_group(&mut group);
+    }
+}
+
+impl Shared {
+    fn corrupt(&self, what: &'static str) -> impl Fn(record::Decode) -> StoreError + '_ {
+        move |e| StoreError::Corrupt {
+            path: self.path.clone(),
+            what,
+            detail: e.0,
+        }
+    }
+
+    fn engine(&self) -> impl Fn(fjall::Error) -> StoreError + '_ {
+        move |e| StoreError::Engine {
+            path: self.path.clone(),
+            source: Box::new(e),
+        }
+    }
+
+    fn commit_group(&self, group: &mut Vec<Op>) {
+        let n = group.len() as u64;
+        let failed = lock(&self.failed).clone();
+        let replies: Vec<Reply> = group
+            .drain(..)
+            .map(|op| match &failed {
+                Some(msg) => self.refuse(op, msg),
+                None => self.apply(op),
+            })
+            .collect();
+        let mut error = failed;
+        if error.is_none() && replies.iter().any(Reply::is_ok) {
+            if let Err(e) = self.keyspace.persist(PersistMode::SyncAll) {
+                let msg = e.to_string();
+                *lock(&self.failed) = Some(msg.clone());
+                error = Some(msg);
+            }
+        }
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.ops.fetch_add(n, Ordering::Relaxed);
+        self.largest_group.fetch_max(n, Ordering::Relaxed);
+        let fail = error.map(|message| {
+            move || StoreError::Commit {
+                path: self.path.clone(),
+                message: message.clone(),
+            }
+        });
+        for r in replies {
+            r.send(fail.as_ref().map(|f| f as &dyn Fn() -> StoreError));
+        }
+    }
+
+    /// The answer for an operation after an earlier commit failed.
+    fn refuse(&self, op: Op, msg: &str) -> Reply {
+        let e = || StoreError::Commit {
+            path: self.path.clone(),
+            message: format!("an earlier commit failed: {msg}"),
+        };
+        match op {
+            Op::PutCorr { done, .. } | Op::DelCorr { done, .. } => Reply::Unit(done, Err(e())),
+            Op::ExpireCorr { done, .. } | Op::Ack { done, .. } | Op::ExpirePending { done, .. } => {
+                Reply::Count(done, Err(e()))
+            }
+            Op::Append { done, .. } => Reply::Seqs(done, Err(e())),
+        }
+    }
+
+    fn apply(&self, op: Op) -> Reply {
+        match op {
+            Op::PutCorr { items, done } => Reply::Unit(done, self.put_corr(items)),
+            Op::DelCorr { keys, done } => Reply::Unit(done, self.del_corr(keys)),
+            Op::ExpireCorr {
+                now_ms,
+                limit,
+                done,
+            } => Reply::Count(done, self.expire_corr(now_ms, limit)),
+            Op::Append {
+                account,
+                prefix,
+                payloads,
+                now_ms,
+                expires_ms,
+                max_len,
+                done,
+            } => Reply::Seqs(
+                done,
+                self.append(account, &prefix, &payloads, now_ms, expires_ms, max_len),
+            ),
+            Op::Ack {
+                account,
+                prefix,
+                seqs,
+                done,
+            } => Reply::Count(done, self.ack(&account, &prefix, seqs)),
+            Op::ExpirePending {
+                now_ms,
+                limit,
+                done,
+            } => Reply::Count(done, self.expire_pending(now_ms, limit)),
+        }
+    }
+
+    fn put_corr(&self, items: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>) -> Result<()> {
+        let mut batch = self.keyspace.batch();
+        for (k, v, e) in items {
+            batch.insert(&self.corr, k, v);
+            batch.insert(&self.corr_exp, e, []);
+        }
+        batch.commit().map_err(self.engine())
+    }
+
+    fn del_corr(&self, keys: Vec<Vec<u8>>) -> Result<()> {
+        let mut batch = self.keyspace.batch();
+        for k in keys {
+            batch.remove(&self.corr, k);
+        }
+        batch.commit().map_err(self.engine())
+    }
+
+    fn expire_corr(&self, now_ms: u64, limit: usize) -> Result<usize> {
+        let end = now_ms.saturating_add(1).to_be_bytes();
+        let mut batch = self.keyspace.batch();
+        let mut dropped = 0;
+        for kv in self.corr_exp.range(..end.as_slice()).take(limit) {
+            let (ek, _) = kv.map_err(self.engine())?;
+            let Some((ms, ck)) = record::split_expiry_key(&ek) else {
+                return Err(self.corrupt("correlation expiry index")(record::Decode(
+                    format!("key of {} bytes", ek.len()),
+                )));
+            };
+            if let Some(v) = self.corr.get(ck).map_err(self.engine())? {
+                let deadline = record::correlation_expires_ms(&v)
+                    .map_err(self.corrupt("correlation record"))?;
+                if deadline == ms {
+                    batch.remove(&self.corr, ck);
+                    dropped += 1;
+                }
+            }
+            batch.remove(&self.corr_exp, ek);
+        }
+        batch.commit().map_err(self.engine())?;
+        Ok(dropped)
+    }
+
+    fn append(
+        &self,
+        account: String,
+        prefix: &[u8],
+        payloads: &[Bytes],
+        now_ms: u64,
+        expires_ms: u64,
+        max_len: u64,
+    ) -> Result<Range<u64>> {
+        let mut queues = lock(&self.queues);
+        let state = queues.get(&account).copied().unwrap_or_default();
+        let adding = payloads.len() as u64;
+        if state.meta.len.saturating_add(adding) > max_len {
+            return Err(StoreError::QueueFull {
+                account,
+                len: state.meta.len,
+                max_len,
+                adding: payloads.len(),
+            });
+        }
+        let first = state.meta.next_seq;
+        let seqs = first..first + adding;
+        let meta = QueueMeta {
+            next_seq: seqs.end,
+            len: state.meta.len + adding,
+        };
+        let mut batch = self.keyspace.batch();
+        for (seq, p) in seqs.clone().zip(payloads) {
+            batch.insert(
+                &self.pending,
+                record::pending_key(prefix, seq),
+                record::encode_pending(now_ms, expires_ms, p),
+            );
+        }
+        batch.insert(&self.meta, account.as_bytes(), record::encode_meta(meta));
+        batch.commit().map_err(self.engine())?;
+        queues.insert(
+            account,
+            QueueState {
+                meta,
+                head: state.head,
+            },
+        );
+        Ok(seqs)
+    }
+
+    fn ack(&self, account: &str, prefix: &[u8], mut seqs: Vec<u64>) -> Result<usize> {
+        let mut queues = lock(&self.queues);
+        let Some(mut state) = queues.get(account).copied() else {
+            return Ok(0);
+        };
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut batch = self.keyspace.batch();
+        let mut removed = 0u64;
+        for seq in seqs {
+            if seq < state.head || seq >= state.meta.next_seq {
+                continue;
+            }
+            let key = record::pending_key(prefix, seq);
+            if self.pending.contains_key(&key).map_err(self.engine())? {
+                batch.remove(&self.pending, key);
+                removed += 1;
+                if seq == state.head {
+                    state.head = seq + 1;
+                }
+            }
+        }
+        if removed == 0 {
+            return Ok(0);
+        }
+        state.meta.len = state.meta.len.saturating_sub(removed);
+        batch.insert(
+            &self.meta,
+            account.as_bytes(),
+            record::encode_meta(state.meta),
+        );
+        batch.commit().map_err(self.engine())?;
+        queues.insert(account.to_owned(), state);
+        Ok(removed as usize)
+    }
+
+    fn expire_pending(&self, now_ms: u64, limit: usize) -> Result<usize> {
+        let mut queues = lock(&self.queues);
+        let mut batch = self.keyspace.batch();
+        let mut dropped = 0usize;
+        let mut changed = Vec::new();
+        for (account, state) in queues.iter() {
+            if dropped >= limit {
+                break;
+            }
+            if state.meta.len == 0 {
+                continue;
+            }
+            let prefix = record::pending_prefix(account)?;
+            let from = record::pending_key(&prefix, state.head);
+            let to = record::pending_key(&prefix, u64::MAX);
+            let mut st = *state;
+            for kv in self.pending.range(from..=to) {
+                if dropped >= limit {
+                    break;
+                }
+                let (k, v) = kv.map_err(self.engine())?;
+                let seq = record::pending_seq(&k).map_err(self.corrupt("pending entry"))?;
+                let (_, expires, _) =
+                    record::decode_pending(&v).map_err(self.corrupt("pending entry"))?;
+                if expires > now_ms {
+                    st.head = st.head.max(seq);
+                    break;
+                }
+                batch.remove(&self.pending, k);
+                st.meta.len = st.meta.len.saturating_sub(1);
+                st.head = seq + 1;
+                dropped += 1;
+            }
+            if st.meta != state.meta || st.head != state.head {
+                if st.meta != state.meta {
+                    batch.insert(&self.meta, account.as_bytes(), record::encode_meta(st.meta));
+                }
+                changed.push((account.clone(), st));
+            }
+        }
+        batch.commit().map_err(self.engine())?;
+        queues.extend(changed);
+        Ok(dropped)
+    }
+
+    fn get_corr(&self, keys: &[CorrelationKey]) -> Result<Vec<Option<Correlation>>> {
+        keys.iter()
+            .map(|key| {
+                let k = record::correlation_key(key)?;
+                match self.corr.get(&k).map_err(self.engine())? {
+                    None => Ok(None),
+                    Some(v) => record::decode_correlation(key, &v)
+                        .map(Some)
+                        .map_err(self.corrupt("correlation record")),
+                }
+            })
+            .collect()
+    }
+
+    fn peek(&self, account: &str, max: usize) -> Result<Vec<PendingEntry>> {
+        let prefix = record::pending_prefix(account)?;
+        let Some(before) = lock(&self.queues).get(account).copied() else {
+            return Ok(Vec::new());
+        };
+        if max == 0 || before.meta.len == 0 {
+            return Ok(Vec::new());
+        }
+        let from = record::pending_key(&prefix, before.head);
+        let to = record::pending_key(&prefix, u64::MAX);
+        let mut out = Vec::with_capacity(max.min(before.meta.len as usize));
+        for kv in self.pending.range(from..=to).take(max) {
+            let (k, v) = kv.map_err(self.engine())?;
+            let seq = record::pending_seq(&k).map_err(self.corrupt("pending entry"))?;
+            let (enq, exp, payload) =
+                record::decode_pending(&v).map_err(self.corrupt("pending entry"))?;
+            out.push(PendingEntry {
+                seq,
+                enqueued_at: record::from_millis(enq),
+                expires_at: record::from_millis(exp),
+                payload: Bytes::copy_from_slice(payload),
+            });
+        }
+        // Nothing below the first live seq seen in this snapshot can come back (seqs only
+        // grow), so later scans may start there.
+        let first = out.first().map_or(before.meta.next_seq, |e| e.seq);
+        if let Some(s) = lock(&self.queues).get_mut(account) {
+            s.head = s.head.max(first);
+        }
+        Ok(out)
+    }
+}
+
+impl Store for EmbeddedStore {
+    fn put_correlations<'a>(&'a self, records: &'a [Correlation]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            if records.is_empty() {
+                return Ok(());
+            }
+            // A key given twice in one call keeps its last record (one fjall batch must not
+            // hold the same key twice).
+            let mut seen = HashSet::with_capacity(records.len());
+            let mut items = Vec::with_capacity(records.len());
+            for r in records.iter().rev() {
+                let k = record::correlation_key(&r.key)?;
+                let v = record::encode_correlation(r)?;
+                if seen.insert(k.clone()) {
+                    let e = record::expiry_key(record::millis(r.expires_at), &k);
+                    items.push((k, v, e));
+                }
+            }
+            self.submit(|done| Op::PutCorr { items, done }).await
+        })
+    }
+
+    fn get_correlations<'a>(
+        &'a self,
+        keys: &'a [CorrelationKey],
+    ) -> StoreFuture<'a, Vec<Option<Correlation>>> {
+        Box::pin(async move { self.shared.get_corr(keys) })
+    }
+
+    fn delete_correlations<'a>(&'a self, keys: &'a [CorrelationKey]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let keys = keys
+                .iter()
+                .map(record::correlation_key)
+                .collect::<Result<Vec<_>>>()?;
+            self.submit(|done| Op::DelCorr { keys, done }).await
+        })
+    }
+
+    fn expire_correlations(&self, now: SystemTime, limit: usize) -> StoreFuture<'_, usize> {
+        let now_ms = record::millis(now);
+        Box::pin(async move {
+            self.submit(|done| Op::ExpireCorr {
+                now_ms,
+                limit,
+                done,
+            })
+            .await
+        })
+    }
+
+    fn append_pending<'a>(
+        &'a self,
+        account: &'a str,
+        payloads: &'a [Bytes],
+        now: SystemTime,
+        policy: QueuePolicy,
+    ) -> StoreFuture<'a, Range<u64>> {
+        Box::pin(async move {
+            let prefix = record::pending_prefix(account)?;
+            if payloads.is_empty() {
+                let next = lock(&self.shared.queues)
+                    .get(account)
+                    .map_or(0, |s| s.meta.next_seq);
+                return Ok(next..next);
+            }
+            let now_ms = record::millis(now);
+            let expires_ms = record::millis(now.checked_add(policy.ttl).unwrap_or(now));
+            let payloads = payloads.to_vec();
+            self.submit(|done| Op::Append {
+                account: account.to_owned(),
+                prefix,
+                payloads,
+                now_ms,
+                expires_ms,
+                max_len: policy.max_len,
+                done,
+            })
+            .await
+        })
+    }
+
+    fn peek_pending<'a>(
+        &'a self,
+        account: &'a str,
+        max: usize,
+    ) -> StoreFuture<'a, Vec<PendingEntry>> {
+        Box::pin(async move { self.shared.peek(account, max) })
+    }
+
+    fn ack_pending<'a>(&'a self, account: &'a str, seqs: &'a [u64]) -> StoreFuture<'a, usize> {
+        Box::pin(async move {
+            let prefix = record::pending_prefix(account)?;
+            if seqs.is_empty() {
+                return Ok(0);
+            }
+            self.submit(|done| Op::Ack {
+                account: account.to_owned(),
+                prefix,
+                seqs: seqs.to_vec(),
+                done,
+            })
+            .await
+        })
+    }
+
+    fn pending_len<'a>(&'a self, account: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            Ok(lock(&self.shared.queues)
+                .get(account)
+                .map_or(0, |s| s.meta.len))
+        })
+    }
+
+    fn expire_pending(&self, now: SystemTime, limit: usize) -> StoreFuture<'_, usize> {
+        let now_ms = record::millis(now);
+        Box::pin(async move {
+            self.submit(|done| Op::ExpirePending {
+                now_ms,
+                limit,
+                done,
+            })
+            .await
+        })
+    }
+}
