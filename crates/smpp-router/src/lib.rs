@@ -10,10 +10,12 @@
 //! - [`mo`]: which account a reply (MO) belongs to.
 
 pub mod accounts;
+pub mod admin;
 pub mod config;
 pub mod connector;
 mod error;
 pub mod ids;
+pub mod metrics;
 pub mod mo;
 pub mod receipts;
 pub mod routes;
