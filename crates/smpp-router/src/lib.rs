@@ -1,6 +1,7 @@
 //! The routing core of `smpp-router`: what the daemon decides for each message, kept
 //! synchronous and testable without sockets.
 //!
+//! - [`access`]: who may bind — credentials, networks, binds per account, a brake on guessing.
 //! - [`accounts`]: password hashing and checking.
 //! - [`config`]: the TOML file, validated into typed settings; errors name the key and line.
 //! - [`connector`]: a carrier's shards at run time — which bind takes a message, retries.
@@ -9,6 +10,7 @@
 //! - [`receipts`]: a carrier's receipt read, and rewritten to our id for the customer.
 //! - [`mo`]: which account a reply (MO) belongs to.
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod config;
