@@ -166,9 +166,13 @@ impl Connector {
     /// # Errors
     /// See [`SubmitError`]; on [`SubmitError::NoBind`] no part was answered by this connector
     /// after the failure, and the caller may try another.
+    ///
+    /// `sticky` keeps the parts of a concatenated message that the customer sends as
+    /// separate PDUs on one shard: every PDU with the same key goes to the same bound shard.
     pub async fn submit(
         &self,
         parts: Vec<Body>,
+        sticky: Option<u64>,
         deadline: Instant,
     ) -> Result<Vec<Pdu>, SubmitError> {
         let Ok(_slot) = self.queue.try_acquire() else {
@@ -180,7 +184,7 @@ impl Connector {
         let mut answers: Vec<Option<Pdu>> = vec![None; parts.len()];
         let mut tried = vec![false; self.shards.len()];
         loop {
-            let Some(shard) = self.pick(&tried) else {
+            let Some(shard) = self.pick(&tried, sticky) else {
                 return Err(SubmitError::NoBind);
             };
             tried[shard] = true;
@@ -238,9 +242,16 @@ impl Connector {
         }
     }
 
-    /// The bound shard not yet tried with the most free window; ties go round in turn.
-    fn pick(&self, tried: &[bool]) -> Option<usize> {
+    /// The shard for `sticky` when it is bound and untried; otherwise the bound shard not yet
+    /// tried with the most free window, ties going round in turn.
+    fn pick(&self, tried: &[bool], sticky: Option<u64>) -> Option<usize> {
         let n = self.shards.len();
+        if let Some(key) = sticky {
+            let i = (key % n as u64) as usize;
+            if !tried[i] && self.shards[i].bound() {
+                return Some(i);
+            }
+        }
         let start = self.turn.fetch_add(1, Ordering::Relaxed);
         let mut best: Option<(usize, usize)> = None;
         for i in (0..n).map(|k| (start + k) % n) {

@@ -77,6 +77,7 @@ async fn submit_all(
             tokio::spawn(async move {
                 c.submit(
                     vec![submit(i, false)],
+                    None,
                     Instant::now() + Duration::from_secs(10),
                 )
                 .await
@@ -168,6 +169,7 @@ async fn a_full_queue_refuses_at_once_and_no_bind_is_said() {
     let r = connector
         .submit(
             vec![submit(1, false)],
+            None,
             Instant::now() + Duration::from_secs(30),
         )
         .await;
@@ -194,6 +196,7 @@ async fn tx_rx_shards_send_on_one_bind_and_take_receipts_on_the_other() {
         let a = connector
             .submit(
                 vec![submit(i, true)],
+                None,
                 Instant::now() + Duration::from_secs(5),
             )
             .await
@@ -231,7 +234,7 @@ async fn a_long_message_goes_out_whole_and_in_order() {
     let (connector, _incoming) = started(&c).await;
     let parts: Vec<Body> = (0..3).map(|i| submit(i, false)).collect();
     let answers = connector
-        .submit(parts, Instant::now() + Duration::from_secs(5))
+        .submit(parts, Some(7), Instant::now() + Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(answers.len(), 3);
