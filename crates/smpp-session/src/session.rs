@@ -434,29 +434,58 @@ impl<T> Session<T> {
         body: &Body<B>,
         token: T,
     ) -> Result<u32, Rejected<T>> {
+        match self.encode_request(body) {
+            Ok(seq) => Ok(self.track(now, seq, token)),
+            Err(error) => Err(Rejected { error, token }),
+        }
+    }
+
+    /// As [`Session::send_request`], for a token that holds its own request: `body_of` finds
+    /// the body inside the token, so it is encoded where it lies — neither cloned nor moved
+    /// apart from the token (a driver keeps the body in its token to resend it after
+    /// `ESME_RTHROTTLED`).
+    ///
+    /// # Errors
+    /// As [`Session::send_request`].
+    pub fn send_request_in<B, F>(
+        &mut self,
+        now: Instant,
+        token: T,
+        body_of: F,
+    ) -> Result<u32, Rejected<T>>
+    where
+        B: AsRef<[u8]>,
+        F: FnOnce(&T) -> &Body<B>,
+    {
+        match self.encode_request(body_of(&token)) {
+            Ok(seq) => Ok(self.track(now, seq, token)),
+            Err(error) => Err(Rejected { error, token }),
+        }
+    }
+
+    /// Checks an application request against the state and the window and encodes it under a
+    /// fresh sequence number, which it returns; [`Session::track`] must follow.
+    fn encode_request<B: AsRef<[u8]>>(&mut self, body: &Body<B>) -> Result<u32, SessionError> {
         let id = body.command_id();
-        let check = || -> Result<(), SessionError> {
-            if id.is_response() || BindKind::from_request(id).is_some() {
-                return Err(SessionError::WrongCommand(id));
-            }
-            match self.state {
-                State::Bound(kind) if allowed_on(kind, self.config.role, id) => {}
-                State::Bound(kind) => return Err(SessionError::NotAllowed { command: id, kind }),
-                State::Closed => return Err(SessionError::Closed),
-                other => return Err(SessionError::NotBound(other)),
-            }
-            if self.app_outstanding >= self.config.window {
-                return Err(SessionError::WindowFull(self.app_outstanding));
-            }
-            Ok(())
-        };
-        if let Err(error) = check() {
-            return Err(Rejected { error, token });
+        if id.is_response() || BindKind::from_request(id).is_some() {
+            return Err(SessionError::WrongCommand(id));
+        }
+        match self.state {
+            State::Bound(kind) if allowed_on(kind, self.config.role, id) => {}
+            State::Bound(kind) => return Err(SessionError::NotAllowed { command: id, kind }),
+            State::Closed => return Err(SessionError::Closed),
+            other => return Err(SessionError::NotBound(other)),
+        }
+        if self.app_outstanding >= self.config.window {
+            return Err(SessionError::WindowFull(self.app_outstanding));
         }
         let seq = self.sequence.next_free(|s| self.window.contains(s));
-        if let Err(e) = self.write(seq, CommandStatus::OK, body) {
-            return Err(Rejected { error: e, token });
-        }
+        self.write(seq, CommandStatus::OK, body)?;
+        Ok(seq)
+    }
+
+    /// Puts an encoded application request in the window.
+    fn track(&mut self, now: Instant, seq: u32, token: T) -> u32 {
         self.window.insert(
             seq,
             now + self.config.response_timeout,
@@ -466,7 +495,7 @@ impl<T> Session<T> {
             },
         );
         self.app_outstanding += 1;
-        Ok(seq)
+        seq
     }
 
     /// Answers an inbound request.

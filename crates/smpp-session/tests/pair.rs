@@ -487,3 +487,47 @@ fn enquire_link_is_answered_in_any_open_state() {
     assert_eq!(out[0].command_id(), CommandId::ENQUIRE_LINK_RESP);
     assert_eq!(out[0].sequence_number, 3);
 }
+
+/// A token that carries its own request, as a driver's does (to resend it after a throttle).
+type Carried = (u32, Body<&'static [u8]>);
+
+#[test]
+fn a_request_is_encoded_from_inside_its_token_and_the_token_comes_back_whole() {
+    let now = Instant::now();
+    let mut esme: Session<Carried> = Session::new(config(Role::Esme), now);
+    // Refused before the bind: the token, body included, comes back.
+    let err = esme
+        .send_request_in(now, (1, submit()), |t| &t.1)
+        .unwrap_err();
+    assert_eq!(err.error, SessionError::NotBound(State::Open));
+    assert_eq!(err.token, (1, submit()));
+
+    let bind_seq = esme
+        .bind(now, BindKind::Transceiver, credentials())
+        .unwrap();
+    esme.advance_transmit(esme.pending_transmit().len());
+    let bind_resp = Body::BindTransceiverResp(smpp_pdu::BindResp {
+        system_id: &b"SMSC"[..],
+        ..Default::default()
+    });
+    esme.handle_frame(now, Bytes::from(encoded(bind_seq, bind_resp)));
+    assert!(matches!(esme.poll_event(), Some(Event::Bound { .. })));
+
+    let seq = esme.send_request_in(now, (7, submit()), |t| &t.1).unwrap();
+    let mut out = BytesMut::from(esme.pending_transmit());
+    let frame = smpp_pdu::frame::split_frame(&mut out, 65536)
+        .unwrap()
+        .unwrap();
+    let sent = Pdu::decode(frame, &DecodeOptions::STRICT).unwrap();
+    assert_eq!(sent.sequence_number, seq);
+    assert!(matches!(sent.body, Body::SubmitSm(ref s) if &s.short_message[..] == b"hello"));
+    assert_eq!(esme.in_flight(), 1);
+
+    esme.handle_frame(now, Bytes::from(encoded(seq, submit_resp(b"id"))));
+    let Some(Event::Response { token, pdu, .. }) = esme.poll_event() else {
+        panic!("no response")
+    };
+    assert_eq!(token, (7, submit()));
+    assert_eq!(pdu.sequence_number, seq);
+    assert_eq!(esme.in_flight(), 0);
+}

@@ -276,7 +276,7 @@ impl Loop<'_> {
                 body,
                 ..
             } => {
-                let _ = session.respond(sequence, status, &body);
+                let _ = session.respond(sequence, status, &body.into_body());
             }
             Command::RespondStatus {
                 sequence,
@@ -303,12 +303,12 @@ impl Loop<'_> {
                     self.wait(p);
                     return false;
                 }
-                let body = p.body.clone();
-                let id = body.command_id();
-                match session.send_request(now.into_std(), &body, p) {
+                let id = p.reply.body().command_id();
+                // Encoded from inside the token: the body stays in its cell for a resend.
+                match session.send_request_in(now.into_std(), p, |p| p.reply.body()) {
                     Ok(_) => self.ctx.observer.request_sent(id, session.in_flight()),
                     Err(Rejected { error, token }) => {
-                        let _ = token.reply.send(Err(error.into()));
+                        token.reply.send(Err(error.into()));
                     }
                 }
             }
@@ -324,7 +324,7 @@ impl Loop<'_> {
                     pdu,
                     sent_at,
                 } => {
-                    let id = token.body.command_id();
+                    let id = token.reply.body().command_id();
                     let latency = now.into_std().saturating_duration_since(sent_at);
                     self.ctx.observer.response(id, pdu.command_status, latency);
                     if pdu.command_status == CommandStatus::THROTTLED {
@@ -343,14 +343,16 @@ impl Loop<'_> {
                             continue;
                         }
                         let n = token.throttle_retries;
-                        let _ = token.reply.send(Err(Error::Throttled(n)));
+                        token.reply.send(Err(Error::Throttled(n)));
                         continue;
                     }
-                    let _ = token.reply.send(Ok(pdu));
+                    token.reply.send(Ok(pdu));
                 }
                 Event::Failed { token, reason, .. } => {
-                    self.ctx.observer.request_failed(token.body.command_id());
-                    let _ = token.reply.send(Err(match reason {
+                    self.ctx
+                        .observer
+                        .request_failed(token.reply.body().command_id());
+                    token.reply.send(Err(match reason {
                         FailReason::Timeout => Error::Timeout,
                         FailReason::Closed(r) => Error::ConnectionLost(r),
                         FailReason::MalformedResponse(e) => Error::MalformedResponse(e),
@@ -438,7 +440,7 @@ impl Loop<'_> {
     /// Requests taken from the application but never sent end with the close reason.
     fn fail_unsent(&mut self, reason: CloseReason) {
         for p in self.retry.drain(..).chain(self.staged.take()) {
-            let _ = p.reply.send(Err(Error::ConnectionLost(reason)));
+            p.reply.send(Err(Error::ConnectionLost(reason)));
         }
     }
 }

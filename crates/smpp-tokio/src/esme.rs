@@ -186,8 +186,11 @@ impl Esme {
     }
 
     /// Sends a request and waits for its response (see [`Link::send`]).
-    pub async fn send(&self, body: smpp_pdu::Body) -> Result<Pdu, Error> {
-        self.link.send(body).await
+    pub fn send(
+        &self,
+        body: smpp_pdu::Body,
+    ) -> impl std::future::Future<Output = Result<Pdu, Error>> + Send + '_ {
+        self.link.send(body)
     }
 
     /// Who the link is bound to now, if anyone.
@@ -307,7 +310,7 @@ async fn refuse_until(
 
 fn refuse(c: Command) {
     if let Command::Send(p) = c {
-        let _ = p.reply.send(Err(Error::NotConnected));
+        p.reply.send(Err(Error::NotConnected));
     }
 }
 

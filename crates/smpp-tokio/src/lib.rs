@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod call;
 mod conn;
 mod error;
 mod esme;

@@ -4,23 +4,61 @@
 //! The window is a semaphore with one permit per outstanding request: `send` waits for a
 //! permit, `try_send` reports [`Error::Full`]. The permit travels with the request and is
 //! released when its response, timeout or failure comes back.
+//!
+//! What moves between the application and the connection task is kept small: a request's body
+//! lives in its [`call`](crate::call) cell and travels as a pointer, and the common response
+//! bodies (those made of a message_id and TLVs) travel without the room of the largest `Body`.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use smpp_pdu::{Body, CommandId, CommandStatus, Pdu};
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use smpp_pdu::{Body, CommandId, CommandStatus, MessageIdResp, Pdu};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
+use crate::call::{call, Reply, Response};
 use crate::Error;
 
-/// A request on its way to the connection task, and where its outcome goes.
+/// A request on its way to the connection task: its cell (body and answer), the window slot
+/// it holds, and what the driver counts against it. A few words, however large the body.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    pub(crate) body: Body,
+    /// The request's body, and where its outcome goes.
+    pub(crate) reply: Reply,
     /// Slots it takes against a TPS limit (parts of a concatenated message).
     pub(crate) parts: u32,
-    pub(crate) reply: oneshot::Sender<Result<Pdu, Error>>,
     pub(crate) throttle_retries: u32,
     pub(crate) _permit: OwnedSemaphorePermit,
+}
+
+/// A response body on its way to the connection task. The bodies made of a message_id and
+/// TLVs (submit_sm_resp, deliver_sm_resp, data_sm_resp, …: the hot path) go as they are, with
+/// the constructor that rebuilds the `Body`; any other is boxed (rare, so the allocation is
+/// only paid off the hot path), so a command is not as large as the largest `Body`.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    MessageId(fn(MessageIdResp) -> Body, MessageIdResp),
+    Other(Box<Body>),
+}
+
+impl Answer {
+    fn new(body: Body) -> Self {
+        match body {
+            Body::SubmitSmResp(r) => Answer::MessageId(Body::SubmitSmResp, r),
+            Body::DeliverSmResp(r) => Answer::MessageId(Body::DeliverSmResp, r),
+            Body::DataSmResp(r) => Answer::MessageId(Body::DataSmResp, r),
+            Body::BroadcastSmResp(r) => Answer::MessageId(Body::BroadcastSmResp, r),
+            Body::QueryBroadcastSmResp(r) => Answer::MessageId(Body::QueryBroadcastSmResp, r),
+            other => Answer::Other(Box::new(other)),
+        }
+    }
+
+    /// The body as the application gave it.
+    pub(crate) fn into_body(self) -> Body {
+        match self {
+            Answer::MessageId(make, r) => make(r),
+            Answer::Other(body) => *body,
+        }
+    }
 }
 
 /// What the application asks of the connection task.
@@ -32,7 +70,7 @@ pub(crate) enum Command {
         connection: u64,
         sequence: u32,
         status: CommandStatus,
-        body: Body,
+        body: Answer,
     },
     RespondStatus {
         connection: u64,
@@ -68,49 +106,55 @@ impl Link {
     /// # Errors
     /// [`Error::NotConnected`], [`Error::Timeout`], [`Error::ConnectionLost`], … — a response
     /// with an error status is `Ok`, with that status in the PDU.
-    pub async fn send(&self, body: Body) -> Result<Pdu, Error> {
-        self.send_parts(body, 1).await
+    pub fn send(&self, body: Body) -> impl Future<Output = Result<Pdu, Error>> + Send + '_ {
+        self.send_parts(body, 1)
     }
 
     /// As [`Link::send`], counting `parts` against the TPS limit (a concatenated message's
     /// segments each count).
-    pub async fn send_parts(&self, body: Body, parts: u32) -> Result<Pdu, Error> {
-        let permit = self
-            .window
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::Stopped)?;
-        self.dispatch(body, parts, permit)?.await
+    pub fn send_parts(
+        &self,
+        body: Body,
+        parts: u32,
+    ) -> impl Future<Output = Result<Pdu, Error>> + Send + '_ {
+        // The body goes into its cell now, so the future holds a pointer while it waits for
+        // room, not the body (an `async fn` would keep its argument in the future).
+        let (reply, response) = call(body);
+        async move {
+            let permit = self
+                .window
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| Error::Stopped)?;
+            self.dispatch(reply, response, parts, permit)?.await
+        }
     }
 
     /// Sends a request if the window has room, returning a future for its response.
     ///
     /// # Errors
     /// [`Error::Full`] when the window is full.
-    pub fn try_send(
-        &self,
-        body: Body,
-    ) -> Result<impl std::future::Future<Output = Result<Pdu, Error>>, Error> {
+    pub fn try_send(&self, body: Body) -> Result<impl Future<Output = Result<Pdu, Error>>, Error> {
         let permit = self
             .window
             .clone()
             .try_acquire_owned()
             .map_err(|_| Error::Full)?;
-        self.dispatch(body, 1, permit)
+        let (reply, response) = call(body);
+        self.dispatch(reply, response, 1, permit)
     }
 
     fn dispatch(
         &self,
-        body: Body,
+        reply: Reply,
+        response: Response,
         parts: u32,
         permit: OwnedSemaphorePermit,
-    ) -> Result<impl std::future::Future<Output = Result<Pdu, Error>>, Error> {
-        let (reply, rx) = oneshot::channel();
+    ) -> Result<Response, Error> {
         let pending = Pending {
-            body,
-            parts,
             reply,
+            parts,
             throttle_retries: 0,
             _permit: permit,
         };
@@ -122,7 +166,7 @@ impl Link {
                 // responses to inbound requests can fill it.
                 mpsc::error::TrySendError::Full(_) => Error::Full,
             })?;
-        Ok(async move { rx.await.unwrap_or(Err(Error::Stopped)) })
+        Ok(response)
     }
 
     /// Starts an orderly unbind of the current connection.
@@ -184,7 +228,7 @@ impl Responder {
                 connection: self.connection,
                 sequence: self.sequence,
                 status,
-                body,
+                body: Answer::new(body),
             })
             .await;
     }
@@ -214,5 +258,38 @@ impl Drop for Responder {
                 status: CommandStatus::X_T_APPN,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use smpp_pdu::QuerySmResp;
+
+    #[test]
+    fn an_answer_gives_back_the_body_it_was_given() {
+        let id = MessageIdResp {
+            message_id: Bytes::from_static(b"0042"),
+            ..Default::default()
+        };
+        for body in [
+            Body::SubmitSmResp(id.clone()),
+            Body::DeliverSmResp(id.clone()),
+            Body::DataSmResp(id.clone()),
+            Body::BroadcastSmResp(id.clone()),
+            Body::QueryBroadcastSmResp(id),
+            Body::QuerySmResp(QuerySmResp::default()),
+            Body::GenericNack,
+        ] {
+            assert_eq!(Answer::new(body.clone()).into_body(), body);
+        }
+        // The hot-path answers travel inline, and a command stays far smaller than a Body.
+        assert!(matches!(
+            Answer::new(Body::SubmitSmResp(MessageIdResp::default())),
+            Answer::MessageId(..)
+        ));
+        assert!(std::mem::size_of::<Command>() <= std::mem::size_of::<Body>() / 2);
+        assert!(std::mem::size_of::<Pending>() <= 64);
     }
 }
