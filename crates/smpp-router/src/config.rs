@@ -159,7 +159,7 @@ pub enum BindMode {
 }
 
 /// A carrier.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connector {
     /// Its name in routes and metrics.
     pub name: String,

@@ -23,4 +23,7 @@ pub enum Error {
         /// What is wrong, and what is expected.
         message: String,
     },
+    /// Something the daemon needs could not be started (store, listener, simulated carrier).
+    #[error("cannot start: {0}")]
+    Start(String),
 }

@@ -4,7 +4,9 @@
 //! - [`access`]: who may bind — credentials, networks, binds per account, a brake on guessing.
 //! - [`accounts`]: password hashing and checking.
 //! - [`config`]: the TOML file, validated into typed settings; errors name the key and line.
+//! - [`daemon`]: the process — store, simulated carriers, listeners, signals.
 //! - [`connector`]: a carrier's shards at run time — which bind takes a message, retries.
+//! - [`router`]: the running router — submits out, receipts and replies back, queues.
 //! - [`routes`]: the route table — ordered rules over a destination-prefix trie.
 //! - [`ids`]: our message ids, unique across nodes and restarts.
 //! - [`receipts`]: a carrier's receipt read, and rewritten to our id for the customer.
@@ -15,11 +17,13 @@ pub mod accounts;
 pub mod admin;
 pub mod config;
 pub mod connector;
+pub mod daemon;
 mod error;
 pub mod ids;
 pub mod metrics;
 pub mod mo;
 pub mod receipts;
+pub mod router;
 pub mod routes;
 
 pub use error::Error;

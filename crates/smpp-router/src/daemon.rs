@@ -1,0 +1,231 @@
+//! The `smpp-router` process: read the config, open the store, start the simulated carriers the
+//! config asks for, the router, the SMPP listener and the admin listener; then wait for a
+//! signal. SIGHUP reloads accounts, routes and connectors (unchanged connectors keep their
+//! binds); SIGTERM or SIGINT stops accepting, unbinds customers, lets requests in flight finish
+//! within a deadline, closes the store (its last group commit included) and returns.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use smpp_session::Role;
+use smpp_store::{EmbeddedStore, Options, Store};
+use smpp_tokio::{Authenticate, NoObserver, SmscConfig};
+use smpp_tools::sim::{Sim, SimConfig, SimHandle};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::router::Router;
+use crate::Error;
+
+/// How long requests in flight may take to finish at shutdown.
+const DRAIN: Duration = Duration::from_secs(10);
+/// How often expired records and queue entries are swept.
+const SWEEP: Duration = Duration::from_secs(60);
+
+/// A running daemon, for `main` and for tests that start one in-process.
+pub struct Daemon {
+    /// Where customers bind.
+    pub smpp_addr: std::net::SocketAddr,
+    config_path: PathBuf,
+    router: Arc<Router>,
+    store: Arc<EmbeddedStore>,
+    sims: Vec<SimHandle>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("smpp_addr", &self.smpp_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Daemon {
+    /// Starts everything the config at `path` describes.
+    ///
+    /// # Errors
+    /// A config error naming the key, or a store or listener that cannot be opened.
+    pub async fn start(path: &Path) -> Result<Daemon, Error> {
+        let config = Config::load(path)?;
+        let dir = &config.node.data_dir;
+        let store = EmbeddedStore::open(
+            dir,
+            Options {
+                create_dir: true,
+                ..Options::default()
+            },
+        )
+        .map_err(|e| Error::Start(format!("store at {}: {e}", dir.display())))?;
+        let store = Arc::new(store);
+
+        let mut sims = Vec::new();
+        for c in config.connectors.iter().filter(|c| c.simulate) {
+            let listen = c.hosts[0].parse().map_err(|_| {
+                Error::Start(format!(
+                    "connector {:?}: simulate needs an IP:port host, not {:?}",
+                    c.name, c.hosts[0]
+                ))
+            })?;
+            let sim = Sim::start(SimConfig {
+                listen,
+                ..SimConfig::default()
+            })
+            .await
+            .map_err(|e| {
+                Error::Start(format!("simulated carrier {:?} at {listen}: {e}", c.name))
+            })?;
+            tracing::info!(connector = %c.name, addr = %sim.local_addr(), "simulated carrier started");
+            sims.push(sim);
+        }
+
+        let router = Router::start(&config, store.clone() as Arc<dyn Store>);
+        let listener = TcpListener::bind(config.smpp.listen)
+            .await
+            .map_err(|e| Error::Start(format!("smpp.listen {}: {e}", config.smpp.listen)))?;
+        let smpp_addr = listener
+            .local_addr()
+            .map_err(|e| Error::Start(e.to_string()))?;
+        let (stop, stopped) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(serve_smpp(
+                listener,
+                smsc_config(&config),
+                router.clone(),
+                stopped.clone(),
+            )),
+            tokio::spawn(sweep(store.clone(), stopped)),
+        ];
+        tracing::info!(%smpp_addr, "smpp-router started");
+        Ok(Daemon {
+            smpp_addr,
+            config_path: path.to_owned(),
+            router,
+            store,
+            sims,
+            stop,
+            tasks,
+        })
+    }
+
+    /// Re-reads the config and applies accounts, routes and connectors.
+    ///
+    /// # Errors
+    /// The config error; the running configuration stays as it was.
+    pub fn reload(&self) -> Result<(), Error> {
+        let config = Config::load(&self.config_path)?;
+        self.router.apply(&config);
+        tracing::info!("configuration reloaded");
+        Ok(())
+    }
+
+    /// The router, for the admin listener and tests.
+    pub fn router(&self) -> &Arc<Router> {
+        &self.router
+    }
+
+    /// Stops accepting, unbinds customers, drains, stops carriers and closes the store.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        self.router.unbind_customers().await;
+        // Requests in flight upstream finish (or time out) within the drain deadline.
+        let deadline = tokio::time::Instant::now() + DRAIN;
+        for connector in self.router.connectors() {
+            while connector.status().iter().any(|s| s.in_flight > 0)
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        for t in self.tasks {
+            t.abort();
+        }
+        for sim in self.sims {
+            sim.shutdown().await;
+        }
+        drop(self.router);
+        // The last reference closes the store after its final group commit.
+        drop(self.store);
+    }
+}
+
+fn smsc_config(config: &Config) -> SmscConfig {
+    let mut smsc = SmscConfig::default();
+    smsc.session.role = Role::Smsc;
+    smsc.session.window = config.smpp.window;
+    smsc.session.bind_timeout = config.smpp.bind_timeout;
+    smsc.session.enquire_link_interval = config.smpp.enquire_link;
+    smsc.max_connections = config.smpp.max_connections;
+    smsc
+}
+
+async fn serve_smpp(
+    listener: TcpListener,
+    smsc: SmscConfig,
+    router: Arc<Router>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let auth_router = router.clone();
+    let auth: Arc<Authenticate> = Arc::new(move |req| auth_router.authenticate(req));
+    let on_connection = move |conn: smpp_tokio::Connection| {
+        tokio::spawn(router.clone().serve_customer(conn));
+    };
+    tokio::select! {
+        r = smpp_tokio::serve(listener, smsc, auth, on_connection, Arc::new(NoObserver)) => {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "SMPP listener failed");
+            }
+        }
+        _ = stopped.wait_for(|s| *s) => {}
+    }
+}
+
+async fn sweep(store: Arc<EmbeddedStore>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        let now = SystemTime::now();
+        while let Ok(n) = store.expire_correlations(now, 10_000).await {
+            if n < 10_000 {
+                break;
+            }
+        }
+        while let Ok(n) = store.expire_pending(now, 10_000).await {
+            if n < 10_000 {
+                break;
+            }
+        }
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT, reloading on SIGHUP.
+///
+/// # Errors
+/// What [`Daemon::start`] reports.
+pub async fn run(path: &Path) -> Result<(), Error> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let daemon = Daemon::start(path).await?;
+    let sig = |k| signal(k).map_err(|e| Error::Start(format!("signal handler: {e}")));
+    let mut term = sig(SignalKind::terminate())?;
+    let mut int = sig(SignalKind::interrupt())?;
+    let mut hup = sig(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                if let Err(e) = daemon.reload() {
+                    tracing::error!(error = %e, "reload refused; running configuration kept");
+                }
+            }
+        }
+    }
+    tracing::info!("stopping");
+    daemon.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! `smpp-router`: run the router, check a config, or hash a password for one. Everything
+//! else lives in the library ([`smpp_router::daemon`]).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(version, about = "A high-throughput SMPP message router")]
+struct Cli {
+    /// The configuration file.
+    #[arg(long, short, default_value = "config/router.toml", global = true)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the configuration and exit (0 when valid).
+    Check,
+    /// Print an Argon2 hash of a password for `password_hash` (reads it from stdin when absent).
+    HashPassword {
+        /// The password.
+        password: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Check) => match smpp_router::config::Config::load(&cli.config) {
+            Ok(c) => {
+                println!(
+                    "{}: ok ({} accounts, {} connectors, {} routes)",
+                    cli.config.display(),
+                    c.accounts.len(),
+                    c.connectors.len(),
+                    c.routes.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", cli.config.display());
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::HashPassword { password }) => {
+            let password = password.unwrap_or_else(|| {
+                let mut line = String::new();
+                let _ = std::io::stdin().read_line(&mut line);
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            });
+            println!("{}", smpp_router::accounts::hash_password(&password));
+            ExitCode::SUCCESS
+        }
+        None => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(smpp_router::daemon::run(&cli.config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{}: {e}", cli.config.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

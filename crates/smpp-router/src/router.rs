@@ -1,0 +1,722 @@
+//! The running router: customers' submits routed to carriers, receipts and replies back.
+//!
+//! The paths, in the order DESIGN.md draws them:
+//! 1. A customer binds ([`Access`] decides); its submit_sm is checked against its TPS limit,
+//!    routed ([`RouteTable`]), and sent through a connector, trying the route's plan in order.
+//! 2. When the carrier acks, the correlation record (carrier id → our id, account, times) is
+//!    made durable, and only then does the customer get submit_sm_resp with our id — an ack is
+//!    a promise that its receipt will come. A record is written only when a receipt was asked
+//!    for; nothing else needs one.
+//! 3. A receipt from any bind of the carrier is looked up by (connector, carrier id as
+//!    written), rewritten to our id in the account's format, and appended to the account's
+//!    durable pending queue before the carrier gets its deliver_sm_resp. A receipt that comes
+//!    before the ack that names it is held (its deliver_sm_resp too) until the record lands
+//!    or a grace period ends; then it is acked to the carrier and counted as unknown.
+//! 4. Replies (MO) are routed to an account ([`MoTable`]) and queued the same way.
+//! 5. One deliverer task per account drains its queue, oldest first, over the account's bound
+//!    receiver and transceiver binds; an entry leaves the queue only when the customer answered
+//!    ESME_ROK, so a customer that is away, slow or disconnects mid-way loses nothing.
+//!
+//! The tables (accounts, routes, connectors) sit behind one lock as an `Arc` swapped whole on
+//! reload; connectors whose settings did not change are carried over with their binds up.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::future::join_all;
+use smpp_pdu::concat::Udh;
+use smpp_pdu::{Body, CommandStatus, DecodeOptions, DeliverSm, MessageIdResp, Pdu, SubmitSm};
+use smpp_session::BindKind;
+use smpp_store::{Correlation, CorrelationKey, QueuePolicy, Store};
+use smpp_tokio::{Connection, Incoming, Link, NoObserver, Observer, Throttle};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::time::Instant;
+
+use crate::access::{Access, Brake};
+use crate::config::{self, Account, Config, ReceiptPolicy};
+use crate::connector::{Connector, SubmitError};
+use crate::ids::{IdBuf, IdGenerator, MessageId};
+use crate::mo::MoTable;
+use crate::receipts;
+use crate::routes::{Message, RouteTable};
+
+/// How long a receipt that names no known message waits for its record.
+const EARLY_RECEIPT_GRACE: Duration = Duration::from_secs(10);
+/// Submits of one customer connection handled at once; beyond it reading pauses.
+const SUBMITS_PER_CONNECTION: usize = 1024;
+/// Entries a deliverer sends before waiting for their answers.
+const DELIVER_BATCH: usize = 64;
+/// How long queued receipts and MO wait for their customer.
+const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
+/// Most entries one account's queue holds.
+const PENDING_MAX: u64 = 1_000_000;
+
+/// What changes on reload.
+struct Tables {
+    access: Arc<Access>,
+    routes: RouteTable,
+    mo: MoTable,
+    connectors: Vec<Arc<Connector>>,
+    connector_configs: Vec<config::Connector>,
+    tps: Vec<Option<Mutex<Throttle>>>,
+    smpp: config::Smpp,
+}
+
+/// A bound customer link that can take deliver_sm.
+#[derive(Clone)]
+struct Receiver {
+    peer: SocketAddr,
+    link: Link,
+}
+
+/// The router.
+pub struct Router {
+    tables: RwLock<Arc<Tables>>,
+    ids: IdGenerator,
+    store: Arc<dyn Store>,
+    observer: Arc<dyn Observer>,
+    /// Bound receivers per account system_id.
+    receivers: Mutex<HashMap<String, Vec<Receiver>>>,
+    /// Every bound customer connection, to unbind at shutdown.
+    customers: Mutex<HashMap<SocketAddr, Link>>,
+    /// Per account: wakes its deliverer (a bind came, an entry was queued).
+    wake: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Accounts whose deliverer runs.
+    deliverers: Mutex<std::collections::HashSet<String>>,
+    /// Receipts waiting for the record their carrier id names.
+    early: Mutex<HashMap<CorrelationKey, Arc<Notify>>>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router").finish_non_exhaustive()
+    }
+}
+
+fn now_instant() -> Instant {
+    Instant::now()
+}
+
+impl Router {
+    /// Builds the router over `store` and starts its connectors. Call [`Router::serve_customer`]
+    /// for every customer connection.
+    pub fn start(config: &Config, store: Arc<dyn Store>) -> Arc<Router> {
+        let router = Arc::new(Router {
+            tables: RwLock::new(Arc::new(Tables {
+                access: Arc::new(Access::new(Vec::new(), Brake::default())),
+                routes: RouteTable::new(Vec::new()),
+                mo: MoTable::default(),
+                connectors: Vec::new(),
+                connector_configs: Vec::new(),
+                tps: Vec::new(),
+                smpp: config.smpp.clone(),
+            })),
+            ids: IdGenerator::new(config.node.id),
+            store,
+            observer: Arc::new(NoObserver),
+            receivers: Mutex::new(HashMap::new()),
+            customers: Mutex::new(HashMap::new()),
+            wake: Mutex::new(HashMap::new()),
+            deliverers: Mutex::new(std::collections::HashSet::new()),
+            early: Mutex::new(HashMap::new()),
+        });
+        router.apply(config);
+        router
+    }
+
+    /// Applies a (re)loaded configuration: accounts, routes and connectors. Connectors whose
+    /// settings are unchanged keep their binds; the others are started anew, and the old ones
+    /// stopped once no route points at them.
+    pub fn apply(self: &Arc<Self>, config: &Config) {
+        let old = self.tables();
+        let mut connectors = Vec::with_capacity(config.connectors.len());
+        for c in &config.connectors {
+            let kept = old
+                .connector_configs
+                .iter()
+                .position(|o| o == c)
+                .map(|i| old.connectors[i].clone());
+            let connector = kept.unwrap_or_else(|| {
+                let (connector, incoming) = Connector::start(c, &self.observer);
+                let connector = Arc::new(connector);
+                self.clone()
+                    .spawn_carrier_inbound(connector.clone(), incoming);
+                connector
+            });
+            connectors.push(connector);
+        }
+        let tables = Tables {
+            access: Arc::new(Access::new(config.accounts.clone(), Brake::default())),
+            routes: RouteTable::new(config.routes.clone()),
+            mo: MoTable::new(&config.accounts, &config.mo),
+            tps: config
+                .accounts
+                .iter()
+                .map(|a| a.tps.map(|r| Mutex::new(Throttle::new(r, r.clamp(1, 100)))))
+                .collect(),
+            connectors,
+            connector_configs: config.connectors.clone(),
+            smpp: config.smpp.clone(),
+        };
+        let retired: Vec<Arc<Connector>> = old
+            .connectors
+            .iter()
+            .filter(|c| !tables.connectors.iter().any(|n| Arc::ptr_eq(n, c)))
+            .cloned()
+            .collect();
+        if let Ok(mut t) = self.tables.write() {
+            *t = Arc::new(tables);
+        }
+        for account in &config.accounts {
+            self.ensure_deliverer(&account.system_id);
+        }
+        for c in retired {
+            tokio::spawn(async move {
+                // Let submits in flight on it finish before unbinding.
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                if let Some(c) = Arc::into_inner(c) {
+                    c.shutdown().await;
+                }
+            });
+        }
+    }
+
+    fn tables(&self) -> Arc<Tables> {
+        match self.tables.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The bind callback for the SMPP listener.
+    pub fn authenticate(&self, req: &smpp_tokio::BindRequest) -> Result<Vec<u8>, CommandStatus> {
+        let tables = self.tables();
+        tables
+            .access
+            .check(
+                &req.bind.system_id,
+                &req.bind.password,
+                req.peer,
+                std::time::Instant::now(),
+            )
+            .map(|_| b"smpp-router".to_vec())
+            .map_err(|refusal| {
+                tracing::info!(peer = %req.peer, reason = refusal.as_str(), "bind refused");
+                refusal.status()
+            })
+    }
+
+    /// Unbinds every customer connection (at shutdown).
+    pub async fn unbind_customers(&self) {
+        let links: Vec<Link> = self
+            .customers
+            .lock()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        for link in links {
+            link.unbind().await;
+        }
+    }
+
+    /// Every connector is up (for `/readyz`).
+    pub fn ready(&self) -> bool {
+        self.tables().connectors.iter().all(|c| c.is_up())
+    }
+
+    /// The connectors, for status pages.
+    pub fn connectors(&self) -> Vec<Arc<Connector>> {
+        self.tables().connectors.clone()
+    }
+
+    /// The rule and connector names a message would take (for the resolve API).
+    pub fn resolve(&self, account: &str, dst: &str) -> Option<(String, Vec<String>)> {
+        let t = self.tables();
+        let m = Message {
+            account: account.as_bytes(),
+            dest: dst.as_bytes(),
+            source: b"",
+            service_type: b"",
+        };
+        let r = t.routes.resolve(&m)?;
+        let names = r
+            .rule
+            .target
+            .plan(0)
+            .filter_map(|c| t.connectors.get(usize::from(c.0)))
+            .map(|c| c.name().to_owned())
+            .collect();
+        Some((r.rule.name.clone(), names))
+    }
+
+    /// Runs one customer connection until it closes.
+    pub async fn serve_customer(self: Arc<Self>, mut conn: Connection) {
+        let tables = self.tables();
+        let info = conn
+            .bound
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|b| b.clone());
+        let slot = tables.access.claim(conn.peer);
+        let (Some(info), Some(slot)) = (info, slot) else {
+            return;
+        };
+        let account = tables.access.accounts()[slot.account()].clone();
+        if let Ok(mut c) = self.customers.lock() {
+            c.insert(conn.peer, conn.link.clone());
+        }
+        let receives = matches!(info.kind, BindKind::Receiver | BindKind::Transceiver);
+        if receives {
+            self.add_receiver(&account.system_id, conn.peer, conn.link.clone());
+        }
+        tracing::info!(account = %account.system_id, peer = %conn.peer, kind = ?info.kind, "customer bound");
+        let busy = Arc::new(Semaphore::new(SUBMITS_PER_CONNECTION));
+        let account = Arc::new(account);
+        while let Some(inc) = conn.incoming.recv().await {
+            let Ok(permit) = busy.clone().acquire_owned().await else {
+                break;
+            };
+            let router = self.clone();
+            let account = account.clone();
+            tokio::spawn(async move {
+                router.handle_request(&account, inc).await;
+                drop(permit);
+            });
+        }
+        if receives {
+            self.remove_receiver(&account.system_id, conn.peer);
+        }
+        if let Ok(mut c) = self.customers.lock() {
+            c.remove(&conn.peer);
+        }
+        drop(slot);
+    }
+
+    async fn handle_request(&self, account: &Account, inc: Incoming) {
+        match &inc.pdu.body {
+            Body::SubmitSm(sm) => {
+                let (status, id) = self.submit(account, sm).await;
+                match id {
+                    Some(id) => {
+                        inc.responder
+                            .respond(
+                                status,
+                                Body::SubmitSmResp(MessageIdResp {
+                                    message_id: id,
+                                    ..Default::default()
+                                }),
+                            )
+                            .await;
+                    }
+                    None => inc.responder.respond_status(status).await,
+                }
+            }
+            _ => inc.responder.respond_status(CommandStatus::INVCMDID).await,
+        }
+    }
+
+    /// Routes and sends one submit_sm; returns the status and, on success, our message id.
+    async fn submit(&self, account: &Account, sm: &SubmitSm) -> (CommandStatus, Option<Bytes>) {
+        let tables = self.tables();
+        let started = now_instant();
+        let index = tables.access.index_of(account.system_id.as_bytes());
+        if let Some(Some(tps)) = index.and_then(|i| tables.tps.get(i)) {
+            let allowed = tps
+                .lock()
+                .map(|mut t| t.try_acquire(std::time::Instant::now(), 1).is_ok())
+                .unwrap_or(true);
+            if !allowed {
+                return (CommandStatus::THROTTLED, None);
+            }
+        }
+        let m = Message {
+            account: account.system_id.as_bytes(),
+            dest: &sm.dest.addr,
+            source: &sm.source.addr,
+            service_type: &sm.service_type,
+        };
+        let Some(route) = tables.routes.resolve(&m) else {
+            tracing::debug!(account = %account.system_id, "no route");
+            return (CommandStatus::INVDSTADR, None);
+        };
+        let wants_receipt =
+            sm.registered_delivery.wants_receipt() || account.receipts == ReceiptPolicy::Always;
+        let mut outgoing = sm.clone();
+        if wants_receipt && !sm.registered_delivery.wants_receipt() {
+            outgoing.registered_delivery = smpp_pdu::RegisteredDelivery(1);
+        }
+        let (part, parts, sticky) = concat_of(sm, &account.system_id);
+        let deadline = started + tables.smpp.response_budget;
+        let mut status = CommandStatus::SUBMITFAIL;
+        for cid in route.rule.target.plan(fastrand::u32(..)) {
+            let Some(connector) = tables.connectors.get(usize::from(cid.0)) else {
+                continue;
+            };
+            let answers = connector
+                .submit(vec![Body::SubmitSm(outgoing.clone())], sticky, deadline)
+                .await;
+            let answer = match answers {
+                Ok(mut a) if !a.is_empty() => a.swap_remove(0),
+                Ok(_) | Err(SubmitError::NoBind) => continue,
+                Err(SubmitError::QueueFull) => {
+                    status = CommandStatus::MSGQFUL;
+                    continue;
+                }
+                Err(SubmitError::Throttled) => return (CommandStatus::THROTTLED, None),
+                Err(SubmitError::Timeout | SubmitError::Invalid(_)) => {
+                    return (CommandStatus::SUBMITFAIL, None)
+                }
+            };
+            if answer.command_status != CommandStatus::OK {
+                return (answer.command_status, None);
+            }
+            let Body::SubmitSmResp(resp) = answer.body else {
+                return (CommandStatus::SYSERR, None);
+            };
+            let id = self.ids.next();
+            if wants_receipt {
+                let retention = tables
+                    .connector_configs
+                    .get(usize::from(cid.0))
+                    .map_or(Duration::from_secs(72 * 3600), |c| c.retention);
+                let now = SystemTime::now();
+                let record = Correlation {
+                    key: CorrelationKey::new(connector.name(), resp.message_id.clone()),
+                    message_id: Bytes::copy_from_slice(&id.0.to_be_bytes()),
+                    account: account.system_id.clone(),
+                    part,
+                    parts,
+                    submitted_at: now,
+                    expires_at: now + retention,
+                    source: sm.source.addr.clone(),
+                    destination: sm.dest.addr.clone(),
+                };
+                if let Err(e) = self
+                    .store
+                    .put_correlations(std::slice::from_ref(&record))
+                    .await
+                {
+                    // Without the record its receipt could not find its way back: no ack.
+                    tracing::error!(error = %e, "correlation record not stored");
+                    return (CommandStatus::SYSERR, None);
+                }
+                self.record_landed(&record.key);
+            }
+            let mut buf = IdBuf::default();
+            let rendered = Bytes::copy_from_slice(id.render(account.id_format, &mut buf));
+            return (CommandStatus::OK, Some(rendered));
+        }
+        (status, None)
+    }
+
+    // ---- carriers' deliver_sm -----------------------------------------------------------
+
+    fn spawn_carrier_inbound(
+        self: Arc<Self>,
+        connector: Arc<Connector>,
+        mut incoming: mpsc::Receiver<Incoming>,
+    ) {
+        let name: Arc<str> = connector.name().into();
+        drop(connector);
+        tokio::spawn(async move {
+            while let Some(inc) = incoming.recv().await {
+                let router = self.clone();
+                let name = name.clone();
+                tokio::spawn(async move { router.carrier_request(&name, inc).await });
+            }
+        });
+    }
+
+    async fn carrier_request(&self, connector: &str, inc: Incoming) {
+        let Body::DeliverSm(d) = &inc.pdu.body else {
+            inc.responder.respond_status(CommandStatus::INVCMDID).await;
+            return;
+        };
+        let status = if d.esm_class.is_receipt() {
+            self.receipt(connector, d).await
+        } else {
+            self.mo(d).await
+        };
+        inc.responder
+            .respond(status, Body::DeliverSmResp(MessageIdResp::default()))
+            .await;
+    }
+
+    /// Handles a carrier's receipt; the status answers the carrier.
+    async fn receipt(&self, connector: &str, d: &DeliverSm) -> CommandStatus {
+        let Some(r) = receipts::read(d) else {
+            tracing::warn!(connector, "receipt without a message id");
+            return CommandStatus::OK;
+        };
+        let key = CorrelationKey::new(connector, Bytes::copy_from_slice(r.carrier_id));
+        let deadline = now_instant() + EARLY_RECEIPT_GRACE;
+        let record = loop {
+            // Register interest before looking, so a record landing in between is not missed.
+            let notify = self.early_notify(&key);
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let found = match self
+                .store
+                .get_correlations(std::slice::from_ref(&key))
+                .await
+            {
+                Ok(mut v) => v.pop().flatten(),
+                Err(e) => {
+                    tracing::error!(error = %e, "correlation lookup failed");
+                    self.forget_early(&key);
+                    // The carrier will send it again.
+                    return CommandStatus::SYSERR;
+                }
+            };
+            if let Some(record) = found {
+                self.forget_early(&key);
+                break record;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                self.forget_early(&key);
+                tracing::warn!(connector, carrier_id = %String::from_utf8_lossy(r.carrier_id), "unknown receipt");
+                return CommandStatus::OK;
+            }
+        };
+        let Some(account) = self.account(&record.account) else {
+            tracing::warn!(account = %record.account, "receipt for an account no longer configured");
+            return CommandStatus::OK;
+        };
+        let Ok(raw) = <[u8; 8]>::try_from(&record.message_id[..]) else {
+            return CommandStatus::OK;
+        };
+        let mut buf = IdBuf::default();
+        let ours = MessageId(u64::from_be_bytes(raw)).render(account.id_format, &mut buf);
+        let rewritten = receipts::rewrite(d, ours);
+        if !self
+            .enqueue(&account.system_id, Body::DeliverSm(rewritten))
+            .await
+        {
+            return CommandStatus::SYSERR;
+        }
+        if r.state.is_some_and(smpp_pdu::MessageState::is_final) {
+            if let Err(e) = self
+                .store
+                .delete_correlations(std::slice::from_ref(&key))
+                .await
+            {
+                tracing::warn!(error = %e, "correlation record not deleted; it will expire");
+            }
+        }
+        CommandStatus::OK
+    }
+
+    /// Handles a reply; the status answers the carrier.
+    async fn mo(&self, d: &DeliverSm) -> CommandStatus {
+        let tables = self.tables();
+        let text = d.payload();
+        let (account, reason) = tables.mo.route(&d.dest.addr, text, || None);
+        tracing::debug!(reason = reason.as_str(), "MO");
+        let Some(account) = account.and_then(|i| tables.access.accounts().get(i)) else {
+            return CommandStatus::OK;
+        };
+        if self
+            .enqueue(&account.system_id, Body::DeliverSm(d.clone()))
+            .await
+        {
+            CommandStatus::OK
+        } else {
+            CommandStatus::SYSERR
+        }
+    }
+
+    fn account(&self, system_id: &str) -> Option<Account> {
+        let t = self.tables();
+        let i = t.access.index_of(system_id.as_bytes())?;
+        t.access.accounts().get(i).cloned()
+    }
+
+    fn early_notify(&self, key: &CorrelationKey) -> Arc<Notify> {
+        let mut early = self
+            .early
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        early.entry(key.clone()).or_default().clone()
+    }
+
+    fn forget_early(&self, key: &CorrelationKey) {
+        if let Ok(mut early) = self.early.lock() {
+            early.remove(key);
+        }
+    }
+
+    fn record_landed(&self, key: &CorrelationKey) {
+        let waiting = self.early.lock().ok().and_then(|e| e.get(key).cloned());
+        if let Some(n) = waiting {
+            n.notify_waiters();
+        }
+    }
+
+    // ---- the customers' queues ------------------------------------------------------------
+
+    /// Appends a deliver_sm to the account's durable queue and wakes its deliverer.
+    async fn enqueue(&self, account: &str, body: Body) -> bool {
+        let mut buf = BytesMut::new();
+        if body.encode(0, CommandStatus::OK, &mut buf).is_err() {
+            return false;
+        }
+        let policy = QueuePolicy {
+            max_len: PENDING_MAX,
+            ttl: PENDING_TTL,
+        };
+        let payload = [buf.freeze()];
+        match self
+            .store
+            .append_pending(account, &payload, SystemTime::now(), policy)
+            .await
+        {
+            Ok(_) => {
+                self.wake(account).notify_one();
+                true
+            }
+            Err(e) => {
+                tracing::error!(account, error = %e, "not queued");
+                false
+            }
+        }
+    }
+
+    fn wake(&self, account: &str) -> Arc<Notify> {
+        let mut w = self
+            .wake
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        w.entry(account.to_owned()).or_default().clone()
+    }
+
+    fn add_receiver(&self, account: &str, peer: SocketAddr, link: Link) {
+        if let Ok(mut r) = self.receivers.lock() {
+            r.entry(account.to_owned())
+                .or_default()
+                .push(Receiver { peer, link });
+        }
+        self.wake(account).notify_one();
+    }
+
+    fn remove_receiver(&self, account: &str, peer: SocketAddr) {
+        if let Ok(mut r) = self.receivers.lock() {
+            if let Some(v) = r.get_mut(account) {
+                v.retain(|x| x.peer != peer);
+            }
+        }
+    }
+
+    fn ensure_deliverer(self: &Arc<Self>, account: &str) {
+        let started = self
+            .deliverers
+            .lock()
+            .map(|mut d| d.insert(account.to_owned()))
+            .unwrap_or(false);
+        if !started {
+            return;
+        }
+        let notify = self.wake(account);
+        let router = Arc::downgrade(self);
+        let account = account.to_owned();
+        tokio::spawn(async move {
+            loop {
+                let Some(r) = router.upgrade() else {
+                    return;
+                };
+                let more = r.deliver_some(&account).await;
+                drop(r);
+                if !more {
+                    // Woken by a bind or an append; a periodic look catches anything missed.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), notify.notified()).await;
+                }
+            }
+        });
+    }
+
+    /// Sends a batch from the head of the account's queue; true when it should go on at once.
+    async fn deliver_some(&self, account: &str) -> bool {
+        let links: Vec<Link> = self
+            .receivers
+            .lock()
+            .ok()
+            .and_then(|r| {
+                r.get(account)
+                    .map(|v| v.iter().map(|x| x.link.clone()).collect())
+            })
+            .unwrap_or_default();
+        if links.is_empty() {
+            return false;
+        }
+        let entries = match self.store.peek_pending(account, DELIVER_BATCH).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(account, error = %e, "queue unreadable");
+                return false;
+            }
+        };
+        if entries.is_empty() {
+            return false;
+        }
+        let sends = entries.iter().enumerate().map(|(i, e)| {
+            let link = links[i % links.len()].clone();
+            let body = Pdu::decode(e.payload.clone(), &DecodeOptions::LENIENT).map(|p| p.body);
+            async move {
+                match body {
+                    Ok(body) => link.send(body).await.ok().map(|r| r.command_status),
+                    // Not ours to read any more (a format change): let it go.
+                    Err(_) => Some(CommandStatus::OK),
+                }
+            }
+        });
+        let results = join_all(sends).await;
+        let done: Vec<u64> = entries
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| **r == Some(CommandStatus::OK))
+            .map(|(e, _)| e.seq)
+            .collect();
+        let all = done.len() == entries.len();
+        if !done.is_empty() {
+            if let Err(e) = self.store.ack_pending(account, &done).await {
+                tracing::error!(account, error = %e, "acks not stored; entries will be sent again");
+            }
+        }
+        if !all {
+            // The customer refused or did not answer some: try again a little later.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        true
+    }
+}
+
+/// (part, parts, sticky key) of a customer's submit_sm: from its UDH or SAR TLVs. The key is
+/// the same for every part of one message, so they all take one shard.
+fn concat_of(sm: &SubmitSm, account: &str) -> (u8, u8, Option<u64>) {
+    let from_udh = if sm.esm_class.has_udh() {
+        Udh::parse(&sm.short_message)
+            .ok()
+            .and_then(|(u, _)| u.concat)
+    } else {
+        None
+    };
+    let concat = from_udh.or_else(|| {
+        Some((
+            sm.tlvs.sar_msg_ref_num()?,
+            sm.tlvs.sar_total_segments()?,
+            sm.tlvs.sar_segment_seqnum()?,
+        ))
+    });
+    match concat {
+        Some((reference, total, seq)) => {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (account, &sm.dest.addr[..], reference).hash(&mut h);
+            (seq, total, Some(h.finish()))
+        }
+        None => (1, 1, None),
+    }
+}
