@@ -11,13 +11,20 @@
 //! carrier id as the carrier gave it; a ~100-byte value) so the engines see realistic sizes,
 //! but this file does not use the store itself: the adapters are thin and bench-only.
 //!
+//! Then the store itself ([`EmbeddedStore`] through the [`Store`] trait): `TASKS` concurrent
+//! tokio tasks each put, look up and delete their share of the records **one record per call**,
+//! so all batching comes from the group committer — the figure the router will see.
+//!
 //! Run: `cargo bench -p smpp-store --bench engines` (env `N`, `BATCH` override the sizes).
 //! Timings belong here and in the README, never in pass/fail tests.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use smpp_store::{Correlation, CorrelationKey, EmbeddedStore, Store};
 
 type Kv = (Vec<u8>, Vec<u8>, Vec<u8>);
 
@@ -280,11 +287,14 @@ fn main() {
     let data = records(n);
     println!("correlation workload: {n} records, {batch} per fsync'd commit");
 
+    // ROUNDS=0 skips the engine comparison (only the store bench below runs).
     let rounds = env_usize("ROUNDS", 1);
-    println!(
-        "{:<6} {:<12} {:>10} {:>10} {:>10} {:>20} {:>20}",
-        "round", "engine", "insert/s", "get/s", "delete/s", "after insert", "after delete"
-    );
+    if rounds > 0 {
+        println!(
+            "{:<6} {:<12} {:>10} {:>10} {:>10} {:>20} {:>20}",
+            "round", "engine", "insert/s", "get/s", "delete/s", "after insert", "after delete"
+        );
+    }
     for round in 1..=rounds {
         let tmp = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into()))
             .unwrap();
@@ -327,4 +337,115 @@ fn main() {
             a.delete / b.delete
         );
     }
+
+    // 400 in flight: the issue's end-to-end shape, 4 sessions × window 100.
+    store_bench(n, env_usize("TASKS", 400));
+}
+
+/// The store through its trait, one record per call from many tasks: group commit at work.
+fn store_bench(n: usize, tasks: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let tmp =
+        tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
+    let store = Arc::new(
+        EmbeddedStore::open(
+            tmp.path(),
+            smpp_store::Options {
+                create_dir: true,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    let base = UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    let records: Arc<Vec<Correlation>> = Arc::new(
+        records(n)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (k, _, _))| Correlation {
+                key: CorrelationKey::new(
+                    format!("carrier-{}", i % 4),
+                    k[usize::from(k[0]) + 1..].to_vec(),
+                ),
+                message_id: format!("n01-{i:016x}").into(),
+                account: "account-42".into(),
+                part: 1,
+                parts: 1,
+                submitted_at: base,
+                expires_at: base + Duration::from_secs(72 * 3600),
+                source: "ACME-ALERTS".into(),
+                destination: "447700900123".into(),
+            })
+            .collect(),
+    );
+
+    // Runs `f(store, record)` for every record, spread over `tasks` tasks; returns ops/s.
+    fn phase<F, Fut>(
+        rt: &tokio::runtime::Runtime,
+        store: &Arc<EmbeddedStore>,
+        records: &Arc<Vec<Correlation>>,
+        tasks: usize,
+        f: F,
+    ) -> f64
+    where
+        F: Fn(Arc<EmbeddedStore>, Correlation) -> Fut + Send + Sync + Copy + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let t = Instant::now();
+        rt.block_on(async {
+            let handles: Vec<_> = (0..tasks)
+                .map(|w| {
+                    let store = Arc::clone(store);
+                    let records = Arc::clone(records);
+                    tokio::spawn(async move {
+                        for r in records.iter().skip(w).step_by(tasks) {
+                            f(Arc::clone(&store), r.clone()).await;
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        rate(records.len(), t.elapsed())
+    }
+
+    let s0 = store.stats();
+    let insert = phase(&rt, &store, &records, tasks, |s, r| async move {
+        s.put_correlations(&[r]).await.unwrap();
+    });
+    let s1 = store.stats();
+    let get = phase(&rt, &store, &records, tasks, |s, r| async move {
+        let got = s
+            .get_correlations(std::slice::from_ref(&r.key))
+            .await
+            .unwrap();
+        assert_eq!(got[0].as_ref(), Some(&r));
+    });
+    let s2 = store.stats();
+    let delete = phase(&rt, &store, &records, tasks, |s, r| async move {
+        s.delete_correlations(&[r.key]).await.unwrap();
+    });
+    let s3 = store.stats();
+    println!(
+        "smpp-store EmbeddedStore, {tasks} tasks, one record per call: \
+         insert {insert:.0}/s ({} commits, {:.0} per fsync), get {get:.0}/s, \
+         delete {delete:.0}/s ({} commits, {:.0} per fsync), largest group {}",
+        s1.commits - s0.commits,
+        (s1.ops - s0.ops) as f64 / (s1.commits - s0.commits).max(1) as f64,
+        s3.commits - s2.commits,
+        (s3.ops - s2.ops) as f64 / (s3.commits - s2.commits).max(1) as f64,
+        s3.largest_group,
+    );
+    println!(
+        "  committer: insert apply {:?} + fsync {:?}; delete apply {:?} + fsync {:?}",
+        s1.apply_time - s0.apply_time,
+        s1.sync_time - s0.sync_time,
+        s3.apply_time - s2.apply_time,
+        s3.sync_time - s2.sync_time,
+    );
 }

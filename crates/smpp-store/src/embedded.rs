@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use fjall::{PartitionCreateOptions, PartitionHandle, PersistMode};
@@ -87,6 +87,10 @@ pub struct CommitStats {
     pub ops: u64,
     /// The most operations one commit has covered.
     pub largest_group: u64,
+    /// Time spent applying operations to the engine (journal append, memtable), in total.
+    pub apply_time: Duration,
+    /// Time spent in fsync, in total (`sync_time / commits` is the mean commit latency floor).
+    pub sync_time: Duration,
 }
 
 /// The single-node store: one directory, one committer thread. See the module docs.
@@ -115,10 +119,15 @@ struct Shared {
     /// Held by [`EmbeddedStore::hold_commits`]; the committer takes it before each group.
     hold: Mutex<()>,
     failed: Mutex<Option<String>>,
+    /// No expiry-index entry has a deadline below this (committer only): sweeps start here
+    /// instead of wading through the tombstones of earlier sweeps.
+    expiry_floor: AtomicU64,
     submitted: AtomicU64,
     commits: AtomicU64,
     ops: AtomicU64,
     largest_group: AtomicU64,
+    apply_nanos: AtomicU64,
+    sync_nanos: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -130,6 +139,22 @@ struct QueueState {
 }
 
 type Done<T> = oneshot::Sender<Result<T>>;
+
+/// Blind writes (correlation puts and deletes) of several operations in one fjall batch.
+#[derive(Default)]
+struct Merged {
+    batch: Option<fjall::Batch>,
+    /// Correlation keys in `batch`.
+    keys: HashSet<Vec<u8>>,
+    /// Indexes of the replies whose writes are in `batch`.
+    members: Vec<usize>,
+}
+
+impl Merged {
+    fn conflicts<'k>(&self, mut keys: impl Iterator<Item = &'k [u8]>) -> bool {
+        !self.keys.is_empty() && keys.any(|k| self.keys.contains(k))
+    }
+}
 
 /// One caller's request, already encoded.
 enum Op {
@@ -202,6 +227,13 @@ impl Reply {
     }
 }
 
+fn add_nanos(counter: &AtomicU64, d: Duration) {
+    counter.fetch_add(
+        u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere while holding one of these locks leaves plain data behind; go on.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -258,10 +290,13 @@ impl EmbeddedStore {
             queues: Mutex::new(queues),
             hold: Mutex::new(()),
             failed: Mutex::new(None),
+            expiry_floor: AtomicU64::new(0),
             submitted: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             ops: AtomicU64::new(0),
             largest_group: AtomicU64::new(0),
+            apply_nanos: AtomicU64::new(0),
+            sync_nanos: AtomicU64::new(0),
         });
         let (tx, rx) = mpsc::channel();
         let committer = {
@@ -295,6 +330,8 @@ impl EmbeddedStore {
             commits: s.commits.load(Ordering::Relaxed),
             ops: s.ops.load(Ordering::Relaxed),
             largest_group: s.largest_group.load(Ordering::Relaxed),
+            apply_time: Duration::from_nanos(s.apply_nanos.load(Ordering::Relaxed)),
+            sync_time: Duration::from_nanos(s.sync_nanos.load(Ordering::Relaxed)),
         }
     }
 
@@ -412,16 +449,28 @@ impl Shared {
     fn commit_group(&self, group: &mut Vec<Op>) {
         let n = group.len() as u64;
         let failed = lock(&self.failed).clone();
-        let replies: Vec<Reply> = group
-            .drain(..)
-            .map(|op| match &failed {
-                Some(msg) => self.refuse(op, msg),
-                None => self.apply(op),
-            })
-            .collect();
+        let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
+        let mut merged = Merged::default();
+        let started = Instant::now();
+        for op in group.drain(..) {
+            if let Some(msg) = &failed {
+                replies.push(self.refuse(op, msg));
+                continue;
+            }
+            if let Some(op) = self.merge(op, &mut merged, &mut replies) {
+                // Everything else reads what the writes before it wrote.
+                self.flush(&mut merged, &mut replies);
+                replies.push(self.apply(op));
+            }
+        }
+        self.flush(&mut merged, &mut replies);
+        let applied = Instant::now();
+        add_nanos(&self.apply_nanos, applied - started);
         let mut error = failed;
         if error.is_none() && replies.iter().any(Reply::is_ok) {
-            if let Err(e) = self.keyspace.persist(PersistMode::SyncAll) {
+            let synced = self.keyspace.persist(PersistMode::SyncAll);
+            add_nanos(&self.sync_nanos, applied.elapsed());
+            if let Err(e) = synced {
                 let msg = e.to_string();
                 *lock(&self.failed) = Some(msg.clone());
                 error = Some(msg);
@@ -458,8 +507,17 @@ impl Shared {
 
     fn apply(&self, op: Op) -> Reply {
         match op {
-            Op::PutCorr { items, done } => Reply::Unit(done, self.put_corr(items)),
-            Op::DelCorr { keys, done } => Reply::Unit(done, self.del_corr(keys)),
+            // `commit_group` merges these; alone, they are a batch of one.
+            op @ (Op::PutCorr { .. } | Op::DelCorr { .. }) => {
+                let mut merged = Merged::default();
+                let mut replies = Vec::with_capacity(1);
+                let _ = self.merge(op, &mut merged, &mut replies);
+                self.flush(&mut merged, &mut replies);
+                match replies.pop() {
+                    Some(reply) => reply,
+                    None => unreachable!("merge always replies to a blind write"),
+                }
+            }
             Op::ExpireCorr {
                 now_ms,
                 limit,
@@ -491,28 +549,81 @@ impl Shared {
         }
     }
 
-    fn put_corr(&self, items: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>) -> Result<()> {
-        let mut batch = self.keyspace.batch();
-        for (k, v, e) in items {
-            batch.insert(&self.corr, k, v);
-            batch.insert(&self.corr_exp, e, []);
+    /// Adds a blind write (correlation put or delete) to the merged batch and its reply to
+    /// `replies`; gives any other operation back. Blind writes of many callers share one fjall
+    /// batch (one journal append) as long as no key repeats in it: a fjall batch gives all its
+    /// items one seqno, so a repeated key would have no defined winner.
+    fn merge(&self, op: Op, merged: &mut Merged, replies: &mut Vec<Reply>) -> Option<Op> {
+        match op {
+            Op::PutCorr { items, done } => {
+                if merged.conflicts(items.iter().map(|(k, _, _)| k.as_slice())) {
+                    self.flush(merged, replies);
+                }
+                let batch = merged.batch.get_or_insert_with(|| self.keyspace.batch());
+                for (k, v, e) in items {
+                    // A deadline already behind the sweep (a short retention, a skewed clock)
+                    // pulls the sweep's starting point back to it.
+                    if let Some((ms, _)) = record::split_expiry_key(&e) {
+                        self.expiry_floor.fetch_min(ms, Ordering::Relaxed);
+                    }
+                    merged.keys.insert(k.clone());
+                    batch.insert(&self.corr, k, v);
+                    batch.insert(&self.corr_exp, e, []);
+                }
+                merged.members.push(replies.len());
+                replies.push(Reply::Unit(done, Ok(())));
+                None
+            }
+            Op::DelCorr { keys, done } => {
+                if merged.conflicts(keys.iter().map(Vec::as_slice)) {
+                    self.flush(merged, replies);
+                }
+                let batch = merged.batch.get_or_insert_with(|| self.keyspace.batch());
+                for k in keys {
+                    merged.keys.insert(k.clone());
+                    batch.remove(&self.corr, k);
+                }
+                merged.members.push(replies.len());
+                replies.push(Reply::Unit(done, Ok(())));
+                None
+            }
+            op => Some(op),
         }
-        batch.commit().map_err(self.engine())
     }
 
-    fn del_corr(&self, keys: Vec<Vec<u8>>) -> Result<()> {
-        let mut batch = self.keyspace.batch();
-        for k in keys {
-            batch.remove(&self.corr, k);
+    /// Commits the merged blind writes; if that fails, each of their callers gets the error.
+    fn flush(&self, merged: &mut Merged, replies: &mut [Reply]) {
+        merged.keys.clear();
+        let members = std::mem::take(&mut merged.members);
+        let Some(batch) = merged.batch.take() else {
+            return;
+        };
+        if let Err(e) = batch.commit() {
+            let message = e.to_string();
+            for i in members {
+                if let Some(Reply::Unit(_, r)) = replies.get_mut(i) {
+                    *r = Err(StoreError::Commit {
+                        path: self.path.clone(),
+                        message: message.clone(),
+                    });
+                }
+            }
         }
-        batch.commit().map_err(self.engine())
     }
 
     fn expire_corr(&self, now_ms: u64, limit: usize) -> Result<usize> {
+        let start = self.expiry_floor.load(Ordering::Relaxed).to_be_bytes();
         let end = now_ms.saturating_add(1).to_be_bytes();
         let mut batch = self.keyspace.batch();
         let mut dropped = 0;
-        for kv in self.corr_exp.range(..end.as_slice()).take(limit) {
+        let mut swept = 0;
+        let mut last_ms = None;
+        for kv in self
+            .corr_exp
+            .range(start.as_slice()..end.as_slice())
+            .take(limit)
+        {
+            swept += 1;
             let (ek, _) = kv.map_err(self.engine())?;
             let Some((ms, ck)) = record::split_expiry_key(&ek) else {
                 return Err(self.corrupt("correlation expiry index")(record::Decode(
@@ -527,9 +638,20 @@ impl Shared {
                     dropped += 1;
                 }
             }
+            last_ms = Some(ms);
             batch.remove(&self.corr_exp, ek);
         }
         batch.commit().map_err(self.engine())?;
+        // Everything before the last deadline swept is gone; if the sweep stopped short of its
+        // limit, everything up to `now` is.
+        let floor = if swept < limit {
+            Some(now_ms.saturating_add(1))
+        } else {
+            last_ms
+        };
+        if let Some(f) = floor {
+            self.expiry_floor.fetch_max(f, Ordering::Relaxed);
+        }
         Ok(dropped)
     }
 

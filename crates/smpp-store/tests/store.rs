@@ -239,6 +239,21 @@ async fn correlations_expire_at_their_own_deadline() {
         store.get_correlations(&[long.key]).await.unwrap(),
         vec![None]
     );
+
+    // A record whose deadline is already behind the last sweep is still swept.
+    let late = record("fast-carrier", b"3", 4, t(30));
+    store
+        .put_correlations(std::slice::from_ref(&late))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.expire_correlations(t(72 * 3600), 100).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.get_correlations(&[late.key]).await.unwrap(),
+        vec![None]
+    );
 }
 
 #[tokio::test]
