@@ -131,13 +131,24 @@ impl Daemon {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         self.router.unbind_customers().await;
-        // Requests in flight upstream finish (or time out) within the drain deadline.
+        // Requests in flight upstream finish (or time out) within the drain deadline; then the
+        // carrier binds are unbound.
         let deadline = tokio::time::Instant::now() + DRAIN;
-        for connector in self.router.connectors() {
-            while connector.status().iter().any(|s| s.in_flight > 0)
-                && tokio::time::Instant::now() < deadline
-            {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+        for connector in self.router.take_connectors() {
+            let mut connector = connector;
+            let owned = loop {
+                match Arc::try_unwrap(connector) {
+                    Ok(c) => break Some(c),
+                    Err(still_shared) if tokio::time::Instant::now() < deadline => {
+                        connector = still_shared;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(_) => break None,
+                }
+            };
+            match owned {
+                Some(c) => c.shutdown().await,
+                None => tracing::warn!("a connector was still busy at the drain deadline"),
             }
         }
         for t in self.tasks {
@@ -147,8 +158,13 @@ impl Daemon {
             sim.shutdown().await;
         }
         drop(self.router);
-        // The last reference closes the store after its final group commit.
-        drop(self.store);
+        // The store closes (after its final group commit) when the last task using it is gone.
+        let store = self.store;
+        let deadline = tokio::time::Instant::now() + DRAIN;
+        while Arc::strong_count(&store) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        drop(store);
     }
 }
 

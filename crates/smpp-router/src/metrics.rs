@@ -20,18 +20,20 @@
 //! - **Units in the names** (`_seconds`, `_total`), prefix `smpp_`, buckets chosen per quantity:
 //!   latencies 100 µs … 10 s, the submit-to-receipt time 1 s … 3 days, store commits 50 µs … 1 s.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
-use std::hash::{Hash, Hasher};
-use std::sync::atomic::Ordering;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder, NoLabelSet,
+};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Registry, Unit};
 use smpp_pdu::{CommandId, CommandStatus, MessageState};
 use smpp_session::CloseReason;
@@ -66,6 +68,70 @@ const COMMIT_BUCKETS: [f64; 15] = [
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
     2.5,
 ];
+
+/// A histogram with fixed buckets, lock-free: one atomic add for the bucket and one for the
+/// sum per observation (prometheus-client's `Histogram` takes a mutex), for the latencies the
+/// hot path records several times per message. Encoded as a classic Prometheus histogram.
+#[derive(Clone, Debug)]
+struct Histogram(Arc<HistogramInner>);
+
+#[derive(Debug)]
+struct HistogramInner {
+    /// Upper bounds, ascending; the `+Inf` bucket is implicit.
+    bounds: &'static [f64],
+    /// One count per bound, then `+Inf`; not cumulative.
+    counts: Box<[AtomicU64]>,
+    /// The sum of observations, as `f64` bits.
+    sum: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram(Arc::new(HistogramInner {
+            bounds,
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0f64.to_bits()),
+        }))
+    }
+
+    fn observe(&self, v: f64) {
+        let h = &*self.0;
+        let i = h.bounds.partition_point(|b| *b < v);
+        if let Some(c) = h.counts.get(i) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = h
+            .sum
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + v).to_bits())
+            });
+    }
+}
+
+impl TypedMetric for Histogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Histogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> fmt::Result {
+        let h = &*self.0;
+        let buckets: Vec<(f64, u64)> = h
+            .bounds
+            .iter()
+            .copied()
+            .chain(std::iter::once(f64::INFINITY))
+            .zip(h.counts.iter().map(|c| c.load(Ordering::Relaxed)))
+            .collect();
+        // The count is the buckets' total, so `+Inf` and `_count` agree even mid-update.
+        let count = buckets.iter().map(|(_, n)| n).sum();
+        let sum = f64::from_bits(h.sum.load(Ordering::Relaxed));
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
 
 /// Which way a PDU went, seen from the router.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,6 +225,113 @@ impl Interner {
     }
 }
 
+/// At most this many entries in each hot-path cache; past it, lookups take the slow path.
+const MAX_CACHED: usize = 50_000;
+
+/// A map from what the caller passes (two strings and a number) straight to a series, so that
+/// the hot path needs one read lock and one cheap hash — no interning, no label struct, no
+/// SipHash over label strings. Filled on first use of a label set; bounded by [`MAX_CACHED`].
+struct Cache<M> {
+    inner: RwLock<CacheInner<M>>,
+}
+
+struct CacheInner<M> {
+    /// Hash of the key → the entries with that hash (almost always one).
+    map: HashMap<u64, Vec<CacheEntry<M>>, BuildHasherDefault<IdHasher>>,
+    len: usize,
+}
+
+struct CacheEntry<M> {
+    a: Box<str>,
+    b: Box<str>,
+    c: u64,
+    metric: M,
+}
+
+impl<M> Default for Cache<M> {
+    fn default() -> Self {
+        Cache {
+            inner: RwLock::new(CacheInner {
+                map: HashMap::default(),
+                len: 0,
+            }),
+        }
+    }
+}
+
+impl<M: Clone> Cache<M> {
+    /// Runs `f` on the series for (`a`, `b`, `c`), made by `make` the first time.
+    fn with(&self, a: &str, b: &str, c: u64, make: impl FnOnce() -> M, f: impl FnOnce(&M)) {
+        let h = key_hash(a, b, c);
+        let found = |e: &&CacheEntry<M>| &*e.a == a && &*e.b == b && e.c == c;
+        {
+            let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(e) = inner.map.get(&h).and_then(|v| v.iter().find(found)) {
+                return f(&e.metric);
+            }
+        }
+        // The family behind `make` hands racing threads the same series; one of them caches it.
+        let metric = make();
+        f(&metric);
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        if inner.len >= MAX_CACHED {
+            return;
+        }
+        let v = inner.map.entry(h).or_default();
+        if !v.iter().any(|e| found(&e)) {
+            v.push(CacheEntry {
+                a: a.into(),
+                b: b.into(),
+                c,
+                metric,
+            });
+            inner.len += 1;
+        }
+    }
+}
+
+/// An Fx-style hash of a cache key: fast, and good enough for keys that come from the config
+/// and bounded code sets (the cache is capped, so a bad spread costs speed, never memory).
+fn key_hash(a: &str, b: &str, c: u64) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = 0u64;
+    let mut add = |w: u64| h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    for s in [a, b] {
+        let mut chunks = s.as_bytes().chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            add(u64::from_le_bytes(w));
+        }
+        let mut w = [0u8; 8];
+        w[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        add(u64::from_le_bytes(w));
+        add(s.len() as u64);
+    }
+    add(c);
+    h
+}
+
+/// The cache's keys are hashes already.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PduLabels {
     direction: &'static str,
@@ -220,11 +393,11 @@ struct VersionLabels {
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
-    Histogram::new(LATENCY_BUCKETS)
+    Histogram::new(&LATENCY_BUCKETS)
 }
 
 fn receipt_histogram() -> Histogram {
-    Histogram::new(RECEIPT_BUCKETS)
+    Histogram::new(&RECEIPT_BUCKETS)
 }
 
 /// The router's metrics. See the module docs; every family is listed in [`Metrics::new`].
@@ -254,6 +427,12 @@ pub struct Metrics {
     failed_binds: Family<ReasonLabels, Counter>,
     no_route: Family<AccountLabels, Counter>,
     customer_binds: Family<AccountLabels, Gauge>,
+    pdus_cache: Cache<Counter>,
+    submits_cache: Cache<Counter>,
+    submit_latency_cache: Cache<Histogram>,
+    carrier_latency_cache: Cache<Histogram>,
+    receipts_cache: Cache<Counter>,
+    receipt_time_cache: Cache<Histogram>,
 }
 
 impl fmt::Debug for Metrics {
@@ -292,12 +471,18 @@ impl Metrics {
             receipt_time: Family::new_with_constructor(receipt_histogram),
             unknown_receipts: Family::default(),
             pending: Family::default(),
-            store_commit: Histogram::new(COMMIT_BUCKETS),
+            store_commit: Histogram::new(&COMMIT_BUCKETS),
             mo: Family::default(),
             failed_binds: Family::default(),
             no_route: Family::default(),
             customer_binds: Family::default(),
             registry: Registry::default(),
+            pdus_cache: Cache::default(),
+            submits_cache: Cache::default(),
+            submit_latency_cache: Cache::default(),
+            carrier_latency_cache: Cache::default(),
+            receipts_cache: Cache::default(),
+            receipt_time_cache: Cache::default(),
         };
         let info: Family<VersionLabels, Gauge> = Family::default();
         info.get_or_create(&VersionLabels {
@@ -463,40 +648,71 @@ impl Metrics {
     /// count what the session hooks report (requests both ways, responses to our requests);
     /// the router counts the responses it writes itself (submit_sm_resp, deliver_sm_resp, …).
     pub fn pdu(&self, direction: Direction, command: CommandId, status: CommandStatus) {
-        self.pdus
-            .get_or_create(&PduLabels {
-                direction: direction.as_str(),
-                command: self.command(command),
-                status: self.status(status),
-            })
-            .inc();
+        let key = (u64::from(command.0) << 32) | u64::from(status.0);
+        self.pdus_cache.with(
+            direction.as_str(),
+            "",
+            key,
+            || {
+                self.pdus.get_or_create_owned(&PduLabels {
+                    direction: direction.as_str(),
+                    command: self.command(command),
+                    status: self.status(status),
+                })
+            },
+            |c| {
+                c.inc();
+            },
+        );
     }
 
     /// `smpp_submits_total{account, connector, status}`: a customer's submit answered with
     /// `status`. `connector` is `""` (labelled `none`) when no connector took it.
     pub fn submit(&self, account: &str, connector: &str, status: CommandStatus) {
-        self.submits
-            .get_or_create(&SubmitLabels {
-                account: self.name(account),
-                connector: self.name(connector),
-                status: self.status(status),
-            })
-            .inc();
+        self.submits_cache.with(
+            account,
+            connector,
+            u64::from(status.0),
+            || {
+                self.submits.get_or_create_owned(&SubmitLabels {
+                    account: self.name(account),
+                    connector: self.name(connector),
+                    status: self.status(status),
+                })
+            },
+            |c| {
+                c.inc();
+            },
+        );
     }
 
     /// `smpp_submit_latency_seconds{account}`: submit to submit_sm_resp, as the customer sees it.
     pub fn submit_latency(&self, account: &str, d: Duration) {
-        self.submit_latency
-            .get_or_create(&self.account(account))
-            .observe(d.as_secs_f64());
+        self.submit_latency_cache.with(
+            account,
+            "",
+            0,
+            || {
+                self.submit_latency
+                    .get_or_create_owned(&self.account(account))
+            },
+            |h| h.observe(d.as_secs_f64()),
+        );
     }
 
     /// `smpp_carrier_latency_seconds{connector}`: our request to the carrier's response. The
     /// observers record this; for answers that bypass them.
     pub fn carrier_latency(&self, connector: &str, d: Duration) {
-        self.carrier_latency
-            .get_or_create(&self.connector(connector))
-            .observe(d.as_secs_f64());
+        self.carrier_latency_cache.with(
+            connector,
+            "",
+            0,
+            || {
+                self.carrier_latency
+                    .get_or_create_owned(&self.connector(connector))
+            },
+            |h| h.observe(d.as_secs_f64()),
+        );
     }
 
     /// `smpp_window{connector, bind}`: a bind's window size (for window use in the dashboard).
@@ -547,23 +763,38 @@ impl Metrics {
     /// state it reports: its `stat:` abbreviation (`DELIVRD`, `UNDELIV`, …), `none` when it
     /// names none, `other` for a value outside the spec.
     pub fn receipt(&self, connector: &str, state: Option<MessageState>) {
-        let state = match state {
-            None => "none",
-            Some(s) => s.stat_text().unwrap_or("other"),
+        let (key, label) = match state {
+            None => (u64::MAX, "none"),
+            Some(s) => (u64::from(s.0), s.stat_text().unwrap_or("other")),
         };
-        self.receipts
-            .get_or_create(&ReceiptLabels {
-                connector: self.name(connector),
-                state,
-            })
-            .inc();
+        self.receipts_cache.with(
+            connector,
+            "",
+            key,
+            || {
+                self.receipts.get_or_create_owned(&ReceiptLabels {
+                    connector: self.name(connector),
+                    state: label,
+                })
+            },
+            |c| {
+                c.inc();
+            },
+        );
     }
 
     /// `smpp_receipt_time_seconds{connector}`: the customer's submit to the final receipt.
     pub fn receipt_time(&self, connector: &str, d: Duration) {
-        self.receipt_time
-            .get_or_create(&self.connector(connector))
-            .observe(d.as_secs_f64());
+        self.receipt_time_cache.with(
+            connector,
+            "",
+            0,
+            || {
+                self.receipt_time
+                    .get_or_create_owned(&self.connector(connector))
+            },
+            |h| h.observe(d.as_secs_f64()),
+        );
     }
 
     /// `smpp_unknown_receipts_total{connector}`: a receipt that matched no message.

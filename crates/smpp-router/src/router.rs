@@ -22,6 +22,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -43,8 +44,8 @@ use crate::mo::MoTable;
 use crate::receipts;
 use crate::routes::{Message, RouteTable};
 
-/// How long a receipt that names no known message waits for its record.
-const EARLY_RECEIPT_GRACE: Duration = Duration::from_secs(10);
+/// How long a parked receipt that names no known message waits for its record.
+const ORPHAN_GRACE: Duration = Duration::from_secs(600);
 /// Submits of one customer connection handled at once; beyond it reading pauses.
 const SUBMITS_PER_CONNECTION: usize = 1024;
 /// Entries a deliverer sends before waiting for their answers.
@@ -53,6 +54,9 @@ const DELIVER_BATCH: usize = 64;
 const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
 /// Most entries one account's queue holds.
 const PENDING_MAX: u64 = 1_000_000;
+
+/// A connector's orphan task: its wake-up, and whether receipts are parked.
+type Orphans = (Arc<Notify>, Arc<AtomicBool>);
 
 /// What changes on reload.
 struct Tables {
@@ -86,8 +90,8 @@ pub struct Router {
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     /// Accounts whose deliverer runs.
     deliverers: Mutex<std::collections::HashSet<String>>,
-    /// Receipts waiting for the record their carrier id names.
-    early: Mutex<HashMap<CorrelationKey, Arc<Notify>>>,
+    /// Per connector: its orphan task's wake-up, and whether receipts are parked.
+    orphans: Mutex<HashMap<String, Orphans>>,
 }
 
 impl std::fmt::Debug for Router {
@@ -121,7 +125,7 @@ impl Router {
             customers: Mutex::new(HashMap::new()),
             wake: Mutex::new(HashMap::new()),
             deliverers: Mutex::new(std::collections::HashSet::new()),
-            early: Mutex::new(HashMap::new()),
+            orphans: Mutex::new(HashMap::new()),
         });
         router.apply(config);
         router
@@ -207,6 +211,25 @@ impl Router {
                 tracing::info!(peer = %req.peer, reason = refusal.as_str(), "bind refused");
                 refusal.status()
             })
+    }
+
+    /// Takes the connectors out of service (at shutdown): new submits find no route, and the
+    /// caller stops the connectors once their last submits are done.
+    pub fn take_connectors(&self) -> Vec<Arc<Connector>> {
+        let Ok(mut t) = self.tables.write() else {
+            return Vec::new();
+        };
+        let old = t.clone();
+        *t = Arc::new(Tables {
+            access: old.access.clone(),
+            routes: RouteTable::new(Vec::new()),
+            mo: old.mo.clone(),
+            connectors: Vec::new(),
+            connector_configs: Vec::new(),
+            tps: Vec::new(),
+            smpp: old.smpp.clone(),
+        });
+        old.connectors.clone()
     }
 
     /// Unbinds every customer connection (at shutdown).
@@ -421,6 +444,7 @@ impl Router {
     ) {
         let name: Arc<str> = connector.name().into();
         drop(connector);
+        self.spawn_orphans(name.clone());
         tokio::spawn(async move {
             while let Some(inc) = incoming.recv().await {
                 let router = self.clone();
@@ -446,48 +470,64 @@ impl Router {
     }
 
     /// Handles a carrier's receipt; the status answers the carrier.
+    ///
+    /// A receipt whose record is not there yet (it came before the ack that names it, or
+    /// names nothing of ours) is parked in the connector's durable orphan queue and the
+    /// carrier answered at once: holding the deliver_sm_resp instead would stall carriers that
+    /// answer a submit only after their receipt is acknowledged. The connector's orphan task
+    /// matches it when the record lands, or gives up after [`ORPHAN_GRACE`].
     async fn receipt(&self, connector: &str, d: &DeliverSm) -> CommandStatus {
         let Some(r) = receipts::read(d) else {
             tracing::warn!(connector, "receipt without a message id");
             return CommandStatus::OK;
         };
         let key = CorrelationKey::new(connector, Bytes::copy_from_slice(r.carrier_id));
-        let deadline = now_instant() + EARLY_RECEIPT_GRACE;
-        let record = loop {
-            // Register interest before looking, so a record landing in between is not missed.
-            let notify = self.early_notify(&key);
-            let notified = notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let found = match self
-                .store
-                .get_correlations(std::slice::from_ref(&key))
-                .await
-            {
-                Ok(mut v) => v.pop().flatten(),
-                Err(e) => {
-                    tracing::error!(error = %e, "correlation lookup failed");
-                    self.forget_early(&key);
-                    // The carrier will send it again.
-                    return CommandStatus::SYSERR;
-                }
-            };
-            if let Some(record) = found {
-                self.forget_early(&key);
-                break record;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                self.forget_early(&key);
-                tracing::warn!(connector, carrier_id = %String::from_utf8_lossy(r.carrier_id), "unknown receipt");
-                return CommandStatus::OK;
+        let found = match self
+            .store
+            .get_correlations(std::slice::from_ref(&key))
+            .await
+        {
+            Ok(mut v) => v.pop().flatten(),
+            Err(e) => {
+                tracing::error!(error = %e, "correlation lookup failed");
+                // A temporary error: the carrier sends it again.
+                return CommandStatus::X_T_APPN;
             }
         };
+        let delivered = match found {
+            Some(record) => self.deliver_receipt(d, &key, r.state, &record).await,
+            None => {
+                let parked = self
+                    .enqueue_raw(&orphan_queue(connector), Body::DeliverSm(d.clone()))
+                    .await;
+                if parked {
+                    self.orphans(connector).1.store(true, Ordering::Release);
+                }
+                parked
+            }
+        };
+        if delivered {
+            CommandStatus::OK
+        } else {
+            CommandStatus::X_T_APPN
+        }
+    }
+
+    /// Queues the customer's copy of a receipt whose record was found, and deletes the record
+    /// when the state is final. False when it could not be queued.
+    async fn deliver_receipt(
+        &self,
+        d: &DeliverSm,
+        key: &CorrelationKey,
+        state: Option<smpp_pdu::MessageState>,
+        record: &Correlation,
+    ) -> bool {
         let Some(account) = self.account(&record.account) else {
             tracing::warn!(account = %record.account, "receipt for an account no longer configured");
-            return CommandStatus::OK;
+            return true;
         };
         let Ok(raw) = <[u8; 8]>::try_from(&record.message_id[..]) else {
-            return CommandStatus::OK;
+            return true;
         };
         let mut buf = IdBuf::default();
         let ours = MessageId(u64::from_be_bytes(raw)).render(account.id_format, &mut buf);
@@ -496,18 +536,106 @@ impl Router {
             .enqueue(&account.system_id, Body::DeliverSm(rewritten))
             .await
         {
-            return CommandStatus::SYSERR;
+            return false;
         }
-        if r.state.is_some_and(smpp_pdu::MessageState::is_final) {
+        if state.is_some_and(smpp_pdu::MessageState::is_final) {
             if let Err(e) = self
                 .store
-                .delete_correlations(std::slice::from_ref(&key))
+                .delete_correlations(std::slice::from_ref(key))
                 .await
             {
                 tracing::warn!(error = %e, "correlation record not deleted; it will expire");
             }
         }
-        CommandStatus::OK
+        true
+    }
+
+    /// The connector's orphan task: matches parked receipts against records as they land.
+    fn spawn_orphans(self: &Arc<Self>, connector: Arc<str>) {
+        let (notify, _) = self.orphans(&connector);
+        let router = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let _ = tokio::time::timeout(Duration::from_secs(1), notify.notified()).await;
+                let Some(r) = router.upgrade() else {
+                    return;
+                };
+                let (_, flag) = r.orphans(&connector);
+                if flag.swap(false, Ordering::AcqRel) && !r.match_orphans(&connector).await {
+                    // Some are still waiting: look again on the next record or tick.
+                    flag.store(true, Ordering::Release);
+                }
+            }
+        });
+    }
+
+    /// One pass over the head of the orphan queue; true when it is empty afterwards.
+    async fn match_orphans(&self, connector: &str) -> bool {
+        let queue = orphan_queue(connector);
+        let Ok(entries) = self.store.peek_pending(&queue, 256).await else {
+            return false;
+        };
+        let parsed: Vec<_> = entries
+            .iter()
+            .map(
+                |e| match Pdu::decode(e.payload.clone(), &DecodeOptions::LENIENT) {
+                    Ok(Pdu {
+                        body: Body::DeliverSm(d),
+                        ..
+                    }) => Some(d),
+                    _ => None,
+                },
+            )
+            .collect();
+        let keys: Vec<CorrelationKey> = parsed
+            .iter()
+            .map(|d| {
+                let id = d
+                    .as_ref()
+                    .and_then(receipts::read)
+                    .map(|r| r.carrier_id)
+                    .unwrap_or_default();
+                CorrelationKey::new(connector, Bytes::copy_from_slice(id))
+            })
+            .collect();
+        let Ok(records) = self.store.get_correlations(&keys).await else {
+            return false;
+        };
+        let now = SystemTime::now();
+        let mut done = Vec::new();
+        for (((entry, d), key), record) in entries.iter().zip(&parsed).zip(&keys).zip(&records) {
+            match (d, record) {
+                (Some(d), Some(record)) => {
+                    let state = receipts::read(d).and_then(|r| r.state);
+                    if self.deliver_receipt(d, key, state, record).await {
+                        done.push(entry.seq);
+                    }
+                }
+                _ if now.duration_since(entry.enqueued_at).unwrap_or_default() > ORPHAN_GRACE => {
+                    tracing::warn!(connector, carrier_id = %String::from_utf8_lossy(&key.carrier_id), "unknown receipt");
+                    done.push(entry.seq);
+                }
+                _ => {}
+            }
+        }
+        let all = done.len() == entries.len() && entries.len() < 256;
+        if !done.is_empty() {
+            if let Err(e) = self.store.ack_pending(&queue, &done).await {
+                tracing::warn!(error = %e, "orphan acks not stored; they will be matched again");
+            }
+        }
+        all
+    }
+
+    /// The connector's orphan-task wake-up and its "something is parked" flag.
+    fn orphans(&self, connector: &str) -> Orphans {
+        let mut o = self
+            .orphans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        o.entry(connector.to_owned())
+            .or_insert_with(|| (Arc::new(Notify::new()), Arc::new(AtomicBool::new(true))))
+            .clone()
     }
 
     /// Handles a reply; the status answers the carrier.
@@ -535,24 +663,11 @@ impl Router {
         t.access.accounts().get(i).cloned()
     }
 
-    fn early_notify(&self, key: &CorrelationKey) -> Arc<Notify> {
-        let mut early = self
-            .early
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        early.entry(key.clone()).or_default().clone()
-    }
-
-    fn forget_early(&self, key: &CorrelationKey) {
-        if let Ok(mut early) = self.early.lock() {
-            early.remove(key);
-        }
-    }
-
+    /// A record landed: wake the connector's orphan task if receipts are parked.
     fn record_landed(&self, key: &CorrelationKey) {
-        let waiting = self.early.lock().ok().and_then(|e| e.get(key).cloned());
-        if let Some(n) = waiting {
-            n.notify_waiters();
+        let (notify, flag) = self.orphans(&key.connector);
+        if flag.load(Ordering::Acquire) {
+            notify.notify_one();
         }
     }
 
@@ -560,6 +675,15 @@ impl Router {
 
     /// Appends a deliver_sm to the account's durable queue and wakes its deliverer.
     async fn enqueue(&self, account: &str, body: Body) -> bool {
+        let queued = self.enqueue_raw(account, body).await;
+        if queued {
+            self.wake(account).notify_one();
+        }
+        queued
+    }
+
+    /// Appends a deliver_sm to a durable queue.
+    async fn enqueue_raw(&self, queue: &str, body: Body) -> bool {
         let mut buf = BytesMut::new();
         if body.encode(0, CommandStatus::OK, &mut buf).is_err() {
             return false;
@@ -571,15 +695,12 @@ impl Router {
         let payload = [buf.freeze()];
         match self
             .store
-            .append_pending(account, &payload, SystemTime::now(), policy)
+            .append_pending(queue, &payload, SystemTime::now(), policy)
             .await
         {
-            Ok(_) => {
-                self.wake(account).notify_one();
-                true
-            }
+            Ok(_) => true,
             Err(e) => {
-                tracing::error!(account, error = %e, "not queued");
+                tracing::error!(queue, error = %e, "not queued");
                 false
             }
         }
@@ -691,6 +812,12 @@ impl Router {
         }
         true
     }
+}
+
+/// The durable queue where a connector's receipts wait for their record. Its name is longer
+/// than any system_id (at most 15 characters), so it cannot be an account's queue.
+fn orphan_queue(connector: &str) -> String {
+    format!("orphan-receipts/{connector}")
 }
 
 /// (part, parts, sticky key) of a customer's submit_sm: from its UDH or SAR TLVs. The key is

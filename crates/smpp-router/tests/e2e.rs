@@ -1,0 +1,488 @@
+//! The whole router over TCP on 127.0.0.1: customers (smpp-bench and our ESME) → router
+//! (in-process daemon with its embedded store in a temp dir) → simulated carriers (smpp-sim).
+//! Every acked message gets exactly its receipt with our id; the customer may be offline or
+//! the router restarted between ack and receipt; refusals carry the right status.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use smpp_pdu::{Address, Body, CommandStatus, Npi, RegisteredDelivery, SubmitSm, Ton};
+use smpp_router::daemon::Daemon;
+use smpp_session::BindKind;
+use smpp_tokio::{Esme, EsmeConfig, Incoming, NoObserver};
+use smpp_tools::bench::{self, BenchConfig};
+use smpp_tools::sim::{MsRange, Sim, SimConfig, SimHandle};
+use tokio::sync::mpsc;
+
+const DEMO_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$b+DAhawJI5qHaSXx+Fj70Q$lax3FtbQz/Dd1xsMg24H71bxvqcpE6Gw9jsUHEgkvMg";
+
+async fn sim(config: SimConfig) -> SimHandle {
+    Sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..config
+    })
+    .await
+    .unwrap()
+}
+
+/// A config with accounts `demo` (password demo) and `other`, connectors `a` and `b` (three
+/// binds each) at the given carriers, and `routes` as given.
+fn config_text(
+    dir: &Path,
+    a: &SimHandle,
+    b: &SimHandle,
+    accounts_extra: &str,
+    routes: &str,
+) -> String {
+    format!(
+        r#"
+[node]
+id = 3
+data_dir = "{data}"
+
+[smpp]
+listen = "127.0.0.1:0"
+response_budget = "5s"
+
+[metrics]
+listen = "127.0.0.1:0"
+
+[[accounts]]
+system_id = "demo"
+password_hash = "{DEMO_HASH}"
+max_binds = 4
+numbers = ["15550100"]
+{accounts_extra}
+
+[[accounts]]
+system_id = "other"
+password_hash = "{DEMO_HASH}"
+id_format = "decimal"
+keywords = [{{ number = "12345", keyword = "PIZZA" }}]
+
+[[connectors]]
+name = "a"
+hosts = ["{a}"]
+system_id = "router"
+password = "pw"
+binds = 3
+reconnect_initial = "50ms"
+reconnect_max = "500ms"
+
+[[connectors]]
+name = "b"
+hosts = ["{b}"]
+system_id = "router"
+password = "pw"
+binds = 3
+reconnect_initial = "50ms"
+reconnect_max = "500ms"
+
+{routes}
+"#,
+        data = dir.join("data").display(),
+        a = a.local_addr(),
+        b = b.local_addr(),
+    )
+}
+
+const SPLIT: &str = "[[routes]]\nname = \"split\"\nsplit = { a = 1, b = 1 }\n";
+
+async fn daemon(dir: &Path, text: &str) -> Daemon {
+    let path = dir.join("router.toml");
+    std::fs::write(&path, text).unwrap();
+    let d = Daemon::start(&path).await.unwrap();
+    // Wait for every connector's binds.
+    for _ in 0..500 {
+        if d.router().ready()
+            && d.router()
+                .connectors()
+                .iter()
+                .all(|c| c.status().iter().all(|s| s.bound))
+        {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("connectors did not bind");
+}
+
+fn customer(d: &Daemon, system_id: &str, kind: BindKind) -> (Esme, mpsc::Receiver<Incoming>) {
+    let mut c = EsmeConfig::new(d.smpp_addr.to_string(), system_id, "demo");
+    c.kind = kind;
+    c.backoff.initial = Duration::from_millis(50);
+    Esme::start(c, Arc::new(NoObserver))
+}
+
+fn submit(i: u32, source: &str, receipt: bool) -> Body {
+    Body::SubmitSm(SubmitSm {
+        source: Address::new(Ton(1), Npi(1), Bytes::from(source.to_owned())),
+        dest: Address::new(Ton(1), Npi(1), Bytes::from(format!("1555{i:07}"))),
+        registered_delivery: RegisteredDelivery(u8::from(receipt)),
+        short_message: Bytes::from(format!("hello {i}")),
+        ..Default::default()
+    })
+}
+
+/// Submits `n` and returns our ids from the acks.
+async fn submit_n(esme: &Esme, n: u32, receipt: bool) -> HashSet<Bytes> {
+    let mut ids = HashSet::new();
+    for i in 0..n {
+        let r = esme.send(submit(i, "ACME", receipt)).await.unwrap();
+        assert_eq!(r.command_status, CommandStatus::OK, "{r:?}");
+        let Body::SubmitSmResp(resp) = r.body else {
+            panic!("{r:?}")
+        };
+        assert!(ids.insert(resp.message_id));
+    }
+    ids
+}
+
+/// Takes `n` receipts, answers them, and checks each names one of `ids` (removing it).
+async fn take_receipts(rx: &mut mpsc::Receiver<Incoming>, ids: &mut HashSet<Bytes>, n: usize) {
+    for _ in 0..n {
+        let inc = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a receipt in time")
+            .unwrap();
+        let Body::DeliverSm(d) = &inc.pdu.body else {
+            panic!("{:?}", inc.pdu)
+        };
+        assert!(d.esm_class.is_receipt());
+        let r = smpp_router::receipts::read(d).unwrap();
+        let text = smpp_pdu::receipt::Receipt::parse(&d.short_message).unwrap();
+        assert_eq!(text.id, Some(r.carrier_id), "text and TLV agree");
+        assert!(
+            ids.remove(r.carrier_id),
+            "receipt for an id we were not given: {:?}",
+            r.carrier_id
+        );
+        inc.responder.respond_status(CommandStatus::OK).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acked_message_gets_exactly_its_receipt_with_our_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", SPLIT)).await;
+    let mut cfg = BenchConfig::new(&d.smpp_addr.to_string(), "demo", "demo");
+    cfg.sessions = 2;
+    cfg.window = 50;
+    cfg.count = Some(2000);
+    cfg.registered_delivery = true;
+    cfg.receipt_wait = Duration::from_secs(10);
+    let report = bench::run(cfg).await.unwrap();
+    assert_eq!(report.ok, 2000, "{report:#?}");
+    let r = report.receipts.unwrap();
+    assert_eq!(
+        (r.matched, r.missing, r.duplicate, r.unmatched),
+        (2000, 0, 0, 0),
+        "{r:#?}"
+    );
+    // Both carriers took a share, and every receipt they made was delivered to the router.
+    let (ca, cb) = (a.counts(), b.counts());
+    assert_eq!(ca.accepted + cb.accepted, 2000);
+    assert!(ca.accepted > 0 && cb.accepted > 0, "{ca:?} {cb:?}");
+    assert_eq!(ca.binds + cb.binds, 6);
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_wait_for_a_customer_that_is_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", SPLIT)).await;
+    // A transmitter submits; nobody can take receipts yet.
+    let (tx, _) = customer(&d, "demo", BindKind::Transmitter);
+    tx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let mut ids = submit_n(&tx, 50, true).await;
+    // The carriers hand every receipt to the router, which keeps them.
+    for _ in 0..500 {
+        if a.counts().receipts_delivered + b.counts().receipts_delivered == 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        a.counts().receipts_delivered + b.counts().receipts_delivered,
+        50
+    );
+    // The customer's receiver binds: every receipt arrives, each with one of our ids.
+    let (rx, mut receipts) = customer(&d, "demo", BindKind::Receiver);
+    rx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    take_receipts(&mut receipts, &mut ids, 50).await;
+    assert!(ids.is_empty());
+    tx.shutdown().await;
+    rx.shutdown().await;
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_between_ack_and_receipt_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = SimConfig {
+        dlr_delay: MsRange {
+            min: 4000,
+            max: 4000,
+        },
+        ..SimConfig::default()
+    };
+    let a = sim(slow.clone()).await;
+    let b = sim(slow).await;
+    let text = config_text(dir.path(), &a, &b, "", SPLIT);
+    let d = daemon(dir.path(), &text).await;
+    let (esme, _) = customer(&d, "demo", BindKind::Transmitter);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let mut ids = submit_n(&esme, 40, true).await;
+    esme.shutdown().await;
+    // Stop the router before any receipt is due (they come 4 s after each submit) …
+    d.shutdown().await;
+    assert_eq!(
+        a.counts().receipts_delivered + b.counts().receipts_delivered,
+        0
+    );
+    // … and start it again on the same store. The carriers deliver the receipts when the
+    // router's binds come back; the records are still there.
+    let d = daemon(dir.path(), &text).await;
+    let (rx, mut receipts) = customer(&d, "demo", BindKind::Receiver);
+    rx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    take_receipts(&mut receipts, &mut ids, 40).await;
+    assert!(ids.is_empty());
+    rx.shutdown().await;
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_that_come_before_the_ack_are_held_until_it_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let early = SimConfig {
+        early_dlr_share: 1.0,
+        ..SimConfig::default()
+    };
+    let (a, b) = (sim(early.clone()).await, sim(early).await);
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", SPLIT)).await;
+    let (esme, mut receipts) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let mut ids = submit_n(&esme, 30, true).await;
+    assert!(a.counts().receipts_early + b.counts().receipts_early >= 30);
+    take_receipts(&mut receipts, &mut ids, 30).await;
+    assert!(ids.is_empty());
+    esme.shutdown().await;
+    d.shutdown().await;
+}
+
+/// A customer bind's outcome.
+async fn bind_status(d: &Daemon, system_id: &str, password: &str) -> Result<(), smpp_tokio::Error> {
+    let mut c = EsmeConfig::new(d.smpp_addr.to_string(), system_id, password);
+    c.backoff.initial = Duration::from_secs(30);
+    let (esme, _) = Esme::start(c, Arc::new(NoObserver));
+    let r = esme.wait_bound(Duration::from_secs(2)).await.map(|_| ());
+    esme.shutdown().await;
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binds_are_refused_for_a_wrong_password_a_foreign_address_and_too_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let extra = "";
+    let mut text = config_text(dir.path(), &a, &b, extra, SPLIT);
+    text = text.replacen("max_binds = 4", "max_binds = 1", 1);
+    text = text.replacen(
+        "id_format = \"decimal\"",
+        "id_format = \"decimal\"\nnetworks = [\"10.0.0.0/8\"]",
+        1,
+    );
+    let d = daemon(dir.path(), &text).await;
+    let refused = |r: Result<(), smpp_tokio::Error>| r.is_err();
+    assert!(refused(bind_status(&d, "demo", "wrong").await));
+    assert!(
+        refused(bind_status(&d, "other", "demo").await),
+        "address outside 10/8"
+    );
+    let (first, _) = customer(&d, "demo", BindKind::Transceiver);
+    first.wait_bound(Duration::from_secs(5)).await.unwrap();
+    assert!(
+        refused(bind_status(&d, "demo", "demo").await),
+        "second bind over max_binds = 1"
+    );
+    first.shutdown().await;
+    // The slot is free again once the first bind is gone.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(bind_status(&d, "demo", "demo").await.is_ok());
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_route_a_full_queue_and_the_tps_limit_get_their_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = sim(SimConfig {
+        resp_delay: Duration::from_millis(400),
+        ..SimConfig::default()
+    })
+    .await;
+    let b = sim(SimConfig::default()).await;
+    let routes = "[[routes]]\nname = \"uk\"\nprefixes = [\"44\"]\nconnector = \"b\"\n\
+                  [[routes]]\nname = \"us\"\nprefixes = [\"1555\"]\naccounts = [\"demo\"]\nconnector = \"a\"\n";
+    let mut text = config_text(dir.path(), &a, &b, "tps = 5", routes);
+    text = text.replacen("name = \"a\"\n", "name = \"a\"\nqueue = 3\n", 1);
+    let d = daemon(dir.path(), &text).await;
+
+    // No route: `other` may not use the 1555 route, and there is no default.
+    let (other, _) = customer(&d, "other", BindKind::Transceiver);
+    other.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let r = other.send(submit(1, "ACME", false)).await.unwrap();
+    assert_eq!(r.command_status, CommandStatus::INVDSTADR);
+    other.shutdown().await;
+
+    // demo: 5 TPS with a burst of 5, and connector a holds 3 at a time (answers take 400 ms).
+    // The customer's driver must not retry ESME_RTHROTTLED here, so the test sees it.
+    let mut c = EsmeConfig::new(d.smpp_addr.to_string(), "demo", "demo");
+    c.driver.max_throttle_retries = 0;
+    let (demo, _) = Esme::start(c, Arc::new(NoObserver));
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let sends: Vec<_> = (0..10)
+        .map(|i| {
+            let link = demo.link().clone();
+            tokio::spawn(async move {
+                match link.send(submit(i, "ACME", false)).await {
+                    Ok(r) => r.command_status,
+                    // The driver reports a throttled answer it may not retry as an error.
+                    Err(smpp_tokio::Error::Throttled(_)) => CommandStatus::THROTTLED,
+                    Err(e) => panic!("{e}"),
+                }
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for s in sends {
+        statuses.push(s.await.unwrap());
+    }
+    let count = |s: CommandStatus| statuses.iter().filter(|&&x| x == s).count();
+    assert!(count(CommandStatus::THROTTLED) >= 5, "{statuses:?}");
+    assert!(count(CommandStatus::MSGQFUL) >= 1, "{statuses:?}");
+    assert_eq!(count(CommandStatus::OK), 3, "{statuses:?}");
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_changes_routes_and_keeps_unchanged_binds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let to_a = "[[routes]]\nconnector = \"a\"\n";
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", to_a)).await;
+    let (esme, _) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    submit_n(&esme, 5, false).await;
+    assert_eq!((a.counts().accepted, b.counts().accepted), (5, 0));
+
+    let to_b = "[[routes]]\nconnector = \"b\"\n";
+    std::fs::write(
+        dir.path().join("router.toml"),
+        config_text(dir.path(), &a, &b, "", to_b),
+    )
+    .unwrap();
+    d.reload().unwrap();
+    submit_n(&esme, 5, false).await;
+    assert_eq!((a.counts().accepted, b.counts().accepted), (5, 5));
+    // Neither connector changed, so no bind was made again; the customer stayed bound.
+    assert_eq!((a.counts().binds, b.counts().binds), (3, 3));
+    assert!(esme.bound().is_some());
+
+    // A broken config is refused and the running one kept.
+    std::fs::write(
+        dir.path().join("router.toml"),
+        "[[routes]]\nconnector = \"nope\"\n",
+    )
+    .unwrap();
+    assert!(d.reload().is_err());
+    submit_n(&esme, 1, false).await;
+    assert_eq!(b.counts().accepted, 6);
+    esme.shutdown().await;
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_go_to_the_owner_of_the_number_or_the_keyword() {
+    let dir = tempfile::tempdir().unwrap();
+    let chatty = |text: &str| SimConfig {
+        mo_rate: 20.0,
+        mo_texts: vec![text.to_owned()],
+        ..SimConfig::default()
+    };
+    // Carrier a replies "STOP" to whatever it was sent; b replies "pizza tonight?".
+    let (a, b) = (
+        sim(chatty("STOP")).await,
+        sim(chatty("pizza tonight?")).await,
+    );
+    let routes = "[[routes]]\nsources = [\"15550100\"]\nconnector = \"a\"\n[[routes]]\nsources = [\"12345\"]\nconnector = \"b\"\n";
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    let (other, mut other_in) = customer(&d, "other", BindKind::Receiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    other.wait_bound(Duration::from_secs(5)).await.unwrap();
+    // From demo's own number: replies come back to demo. From the shared short code 12345:
+    // "pizza …" replies belong to `other` by keyword.
+    assert_eq!(
+        demo.send(submit(1, "15550100", false))
+            .await
+            .unwrap()
+            .command_status,
+        CommandStatus::OK
+    );
+    assert_eq!(
+        demo.send(submit(2, "12345", false))
+            .await
+            .unwrap()
+            .command_status,
+        CommandStatus::OK
+    );
+    let mo = |inc: &Incoming| match &inc.pdu.body {
+        Body::DeliverSm(d) if !d.esm_class.is_receipt() => {
+            Some((d.dest.addr.clone(), d.short_message.clone()))
+        }
+        _ => None,
+    };
+    let inc = tokio::time::timeout(Duration::from_secs(10), demo_in.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        mo(&inc),
+        Some((Bytes::from_static(b"15550100"), Bytes::from_static(b"STOP")))
+    );
+    inc.responder.respond_status(CommandStatus::OK).await;
+    let inc = tokio::time::timeout(Duration::from_secs(10), other_in.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        mo(&inc),
+        Some((
+            Bytes::from_static(b"12345"),
+            Bytes::from_static(b"pizza tonight?")
+        ))
+    );
+    inc.responder.respond_status(CommandStatus::OK).await;
+    demo.shutdown().await;
+    other.shutdown().await;
+    d.shutdown().await;
+}
