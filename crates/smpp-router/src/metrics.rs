@@ -14,9 +14,14 @@
 //!   `command_status`, a receipt state) are mapped to a bounded set: unknown codes become hex
 //!   (at most [`MAX_UNKNOWN_CODES`] distinct ones, then `other`); names beyond
 //!   [`MAX_NAMES`] become `other`, so a bug can never grow memory without bound.
-//! - **Cheap hot path.** Names are interned once (`Arc<str>`); after that, recording into an
-//!   existing series allocates nothing: a read-locked lookup of the name, a read-locked lookup
-//!   of the series, an atomic add. Observers resolve their per-bind series when created.
+//! - **Cheap hot path.** Recording into an existing series allocates nothing. The per-message
+//!   families (`pdu`, `submit`, `submit_latency`, `carrier_latency`, `receipt`,
+//!   `receipt_time`) go through a small cache from the caller's `&str`s and codes straight to
+//!   the series (one read lock, one Fx-style hash); the rarer ones intern their names
+//!   (`Arc<str>`) and look the series up in its family. Histograms are lock-free (atomic
+//!   buckets), not prometheus-client's mutex-guarded one. Observers resolve their per-bind
+//!   series when created. Measured in release on this machine, one thread: `submit` ~60 ns,
+//!   `submit_latency` ~55 ns, `pdu` ~35 ns, an observer's request_sent + response ~80 ns.
 //! - **Units in the names** (`_seconds`, `_total`), prefix `smpp_`, buckets chosen per quantity:
 //!   latencies 100 µs … 10 s, the submit-to-receipt time 1 s … 3 days, store commits 50 µs … 1 s.
 

@@ -343,3 +343,80 @@ fn promtool_accepts_the_text() {
         }
     }
 }
+
+#[test]
+fn concurrent_updates_all_count() {
+    let m = Arc::new(Metrics::new());
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                for i in 0..10_000u32 {
+                    let connector = ["a", "b"][(i % 2) as usize];
+                    m.submit("acme", connector, CommandStatus::OK);
+                    m.submit_latency("acme", Duration::from_micros(t * 100 + 50));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let t = m.encode();
+    has(
+        &t,
+        r#"smpp_submits_total{account="acme",connector="a",status="ESME_ROK"} 20000"#,
+    );
+    has(
+        &t,
+        r#"smpp_submits_total{account="acme",connector="b",status="ESME_ROK"} 20000"#,
+    );
+    has(
+        &t,
+        r#"smpp_submit_latency_seconds_count{account="acme"} 40000"#,
+    );
+    has(
+        &t,
+        r#"smpp_submit_latency_seconds_bucket{le="0.0001",account="acme"} 10000"#,
+    );
+    has(
+        &t,
+        r#"smpp_submit_latency_seconds_bucket{le="0.00025",account="acme"} 30000"#,
+    );
+    has(
+        &t,
+        r#"smpp_submit_latency_seconds_bucket{le="0.0005",account="acme"} 40000"#,
+    );
+    // 10 000 each of 50, 150, 250 and 350 µs; a bucket's bound is inclusive (`le`).
+    let sum: f64 = t
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"smpp_submit_latency_seconds_sum{account="acme"} "#))
+        .and_then(|v| v.parse().ok())
+        .expect("a sum");
+    assert!((sum - 8.0).abs() < 1e-6, "{sum}");
+}
+
+#[test]
+fn codes_a_peer_chooses_cannot_grow_the_series_without_bound() {
+    let m = Metrics::new();
+    for code in 0x1000..0x2000u32 {
+        m.pdu(
+            Direction::In,
+            CommandId::SUBMIT_SM_RESP,
+            CommandStatus(code),
+        );
+    }
+    let t = m.encode();
+    let series = t
+        .lines()
+        .filter(|l| l.starts_with("smpp_pdus_total{"))
+        .count();
+    assert_eq!(series, smpp_router::metrics::MAX_UNKNOWN_CODES + 1, "{t}");
+    let other = 0x1000 - smpp_router::metrics::MAX_UNKNOWN_CODES;
+    has(
+        &t,
+        &format!(
+            r#"smpp_pdus_total{{direction="in",command="submit_sm_resp",status="other"}} {other}"#
+        ),
+    );
+}
