@@ -7,7 +7,10 @@
 //! within the configured window), then the default account; otherwise it is unroutable and
 //! counted. The reason is kept for metrics.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use crate::config::{Account, Mo};
 
@@ -111,6 +114,71 @@ impl MoTable {
     }
 }
 
+/// Who last texted whom: (our sender number, the recipient) → the account, for routing the
+/// recipient's reply. Kept in memory, bounded: when full, the oldest conversations go first.
+/// (A cluster keeps this in the shared store; a restarted node forgets it, and replies then
+/// fall through to the default account.)
+#[derive(Debug)]
+pub struct Conversations {
+    window: Duration,
+    capacity: usize,
+    map: HashMap<(Bytes, Bytes), (usize, Instant)>,
+    order: VecDeque<((Bytes, Bytes), Instant)>,
+}
+
+impl Conversations {
+    /// Remembers up to `capacity` conversations for `window` each.
+    pub fn new(window: Duration, capacity: usize) -> Self {
+        Conversations {
+            window,
+            capacity: capacity.max(1),
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// `account` texted `recipient` from `sender` at `now`.
+    pub fn texted(&mut self, sender: &Bytes, recipient: &Bytes, account: usize, now: Instant) {
+        let key = (bare_bytes(sender), bare_bytes(recipient));
+        self.map.insert(key.clone(), (account, now));
+        self.order.push_back((key, now));
+        // Drop what is too old, and the oldest while over capacity; an entry refreshed since
+        // its queue position was written is left alone.
+        while let Some((k, t)) = self.order.front() {
+            let stale =
+                now.duration_since(*t) > self.window || self.order.len() > self.capacity * 2;
+            if !stale && self.map.len() <= self.capacity {
+                break;
+            }
+            if self.map.get(k).is_some_and(|(_, last)| last == t) {
+                self.map.remove(k);
+            }
+            self.order.pop_front();
+        }
+    }
+
+    /// The account that last texted `sender` (the reply's source) from `number` (the reply's
+    /// destination) within the window.
+    pub fn answered(&self, number: &[u8], sender: &[u8], now: Instant) -> Option<usize> {
+        let key = (
+            Bytes::copy_from_slice(bare(number)),
+            Bytes::copy_from_slice(bare(sender)),
+        );
+        self.map
+            .get(&key)
+            .filter(|(_, t)| now.duration_since(*t) <= self.window)
+            .map(|(a, _)| *a)
+    }
+}
+
+fn bare_bytes(b: &Bytes) -> Bytes {
+    if b.starts_with(b"+") {
+        b.slice(1..)
+    } else {
+        b.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +233,34 @@ default_account = "fallback"
             t.route(b"99999", b"hello", none),
             (Some(2), Reason::Default)
         );
+        let mut conv = Conversations::new(Duration::from_secs(60), 2);
+        let t0 = Instant::now();
+        let (ours, them) = (
+            Bytes::from_static(b"12345"),
+            Bytes::from_static(b"+15550001"),
+        );
+        conv.texted(&ours, &them, 1, t0);
+        assert_eq!(conv.answered(b"12345", b"15550001", t0), Some(1));
+        assert_eq!(conv.answered(b"12345", b"15550002", t0), None);
+        assert_eq!(
+            conv.answered(b"12345", b"15550001", t0 + Duration::from_secs(61)),
+            None
+        );
+        // The latest sender wins; the oldest goes when full.
+        conv.texted(&ours, &them, 0, t0 + Duration::from_secs(1));
+        assert_eq!(
+            conv.answered(b"12345", b"15550001", t0 + Duration::from_secs(1)),
+            Some(0)
+        );
+        for i in 0..5u8 {
+            conv.texted(
+                &ours,
+                &Bytes::from(vec![b'9', i]),
+                2,
+                t0 + Duration::from_secs(2),
+            );
+        }
+        assert!(conv.map.len() <= 2);
         let no_default = Config::parse(&CONFIG.replace("default_account = \"fallback\"", ""))
             .unwrap_or_else(|e| panic!("{e}"));
         let t = MoTable::new(&no_default.accounts, &no_default.mo);

@@ -40,7 +40,7 @@ use crate::access::{Access, Brake};
 use crate::config::{self, Account, Config, ReceiptPolicy};
 use crate::connector::{Connector, SubmitError};
 use crate::ids::{IdBuf, IdGenerator, MessageId};
-use crate::mo::MoTable;
+use crate::mo::{Conversations, MoTable};
 use crate::receipts;
 use crate::routes::{Message, RouteTable};
 
@@ -52,6 +52,8 @@ const SUBMITS_PER_CONNECTION: usize = 1024;
 const DELIVER_BATCH: usize = 64;
 /// How long queued receipts and MO wait for their customer.
 const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
+/// Conversations remembered for reply routing.
+const CONVERSATIONS: usize = 1_000_000;
 /// Most entries one account's queue holds.
 const PENDING_MAX: u64 = 1_000_000;
 
@@ -90,6 +92,8 @@ pub struct Router {
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     /// Accounts whose deliverer runs.
     deliverers: Mutex<std::collections::HashSet<String>>,
+    /// Who texted whom, for routing replies.
+    conversations: Mutex<Conversations>,
     /// Per connector: its orphan task's wake-up, and whether receipts are parked.
     orphans: Mutex<HashMap<String, Orphans>>,
 }
@@ -126,6 +130,10 @@ impl Router {
             wake: Mutex::new(HashMap::new()),
             deliverers: Mutex::new(std::collections::HashSet::new()),
             orphans: Mutex::new(HashMap::new()),
+            conversations: Mutex::new(Conversations::new(
+                config.mo.conversation_window,
+                CONVERSATIONS,
+            )),
         });
         router.apply(config);
         router
@@ -165,6 +173,19 @@ impl Router {
             connector_configs: config.connectors.clone(),
             smpp: config.smpp.clone(),
         };
+        let same_accounts = old.access.accounts().len() == config.accounts.len()
+            && old
+                .access
+                .accounts()
+                .iter()
+                .zip(&config.accounts)
+                .all(|(a, b)| a.system_id == b.system_id);
+        if !same_accounts {
+            // Conversations name accounts by position; a changed list makes them wrong.
+            if let Ok(mut c) = self.conversations.lock() {
+                *c = Conversations::new(config.mo.conversation_window, CONVERSATIONS);
+            }
+        }
         let retired: Vec<Arc<Connector>> = old
             .connectors
             .iter()
@@ -400,6 +421,9 @@ impl Router {
                 return (CommandStatus::SYSERR, None);
             };
             let id = self.ids.next();
+            if let (Some(i), Ok(mut c)) = (index, self.conversations.lock()) {
+                c.texted(&sm.source.addr, &sm.dest.addr, i, std::time::Instant::now());
+            }
             if wants_receipt {
                 let retention = tables
                     .connector_configs
@@ -642,7 +666,14 @@ impl Router {
     async fn mo(&self, d: &DeliverSm) -> CommandStatus {
         let tables = self.tables();
         let text = d.payload();
-        let (account, reason) = tables.mo.route(&d.dest.addr, text, || None);
+        let conversation = || {
+            self.conversations.lock().ok()?.answered(
+                &d.dest.addr,
+                &d.source.addr,
+                std::time::Instant::now(),
+            )
+        };
+        let (account, reason) = tables.mo.route(&d.dest.addr, text, conversation);
         tracing::debug!(reason = reason.as_str(), "MO");
         let Some(account) = account.and_then(|i| tables.access.accounts().get(i)) else {
             return CommandStatus::OK;

@@ -421,7 +421,7 @@ async fn a_reload_changes_routes_and_keeps_unchanged_binds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replies_go_to_the_owner_of_the_number_or_the_keyword() {
+async fn replies_go_to_the_owner_of_the_number_the_keyword_or_the_conversation() {
     let dir = tempfile::tempdir().unwrap();
     let chatty = |text: &str| SimConfig {
         mo_rate: 20.0,
@@ -433,56 +433,64 @@ async fn replies_go_to_the_owner_of_the_number_or_the_keyword() {
         sim(chatty("STOP")).await,
         sim(chatty("pizza tonight?")).await,
     );
-    let routes = "[[routes]]\nsources = [\"15550100\"]\nconnector = \"a\"\n[[routes]]\nsources = [\"12345\"]\nconnector = \"b\"\n";
+    let routes = "[[routes]]\nsources = [\"15550100\", \"777\"]\nconnector = \"a\"\n\
+                  [[routes]]\nsources = [\"12345\"]\nconnector = \"b\"\n";
     let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
     let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
-    let (other, mut other_in) = customer(&d, "other", BindKind::Receiver);
+    let (other, mut other_in) = customer(&d, "other", BindKind::Transceiver);
     demo.wait_bound(Duration::from_secs(5)).await.unwrap();
     other.wait_bound(Duration::from_secs(5)).await.unwrap();
-    // From demo's own number: replies come back to demo. From the shared short code 12345:
-    // "pizza …" replies belong to `other` by keyword.
-    assert_eq!(
-        demo.send(submit(1, "15550100", false))
-            .await
-            .unwrap()
-            .command_status,
-        CommandStatus::OK
-    );
-    assert_eq!(
-        demo.send(submit(2, "12345", false))
-            .await
-            .unwrap()
-            .command_status,
-        CommandStatus::OK
-    );
-    let mo = |inc: &Incoming| match &inc.pdu.body {
-        Body::DeliverSm(d) if !d.esm_class.is_receipt() => {
-            Some((d.dest.addr.clone(), d.short_message.clone()))
-        }
-        _ => None,
+    let ok = |r: Result<smpp_pdu::Pdu, smpp_tokio::Error>| {
+        r.unwrap().command_status == CommandStatus::OK
     };
-    let inc = tokio::time::timeout(Duration::from_secs(10), demo_in.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        mo(&inc),
-        Some((Bytes::from_static(b"15550100"), Bytes::from_static(b"STOP")))
-    );
-    inc.responder.respond_status(CommandStatus::OK).await;
-    let inc = tokio::time::timeout(Duration::from_secs(10), other_in.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        mo(&inc),
-        Some((
+    // From demo's own number: the reply is demo's. From the shared short code 12345: a reply
+    // starting "pizza" is other's by keyword. From 777, which nobody owns: the reply belongs to
+    // the account that texted that recipient from 777 — other.
+    assert!(ok(demo.send(submit(1, "15550100", false)).await));
+    assert!(ok(demo.send(submit(2, "12345", false)).await));
+    assert!(ok(other.send(submit(3, "777", false)).await));
+    // The carriers keep replying (20 a second, from the numbers they were sent to): every
+    // reply demo gets is its own, and other gets both of its kinds.
+    for _ in 0..3 {
+        assert_eq!(
+            next_mo(&mut demo_in).await,
+            (Bytes::from_static(b"15550100"), Bytes::from_static(b"STOP"))
+        );
+    }
+    let want = [
+        (
             Bytes::from_static(b"12345"),
-            Bytes::from_static(b"pizza tonight?")
-        ))
-    );
-    inc.responder.respond_status(CommandStatus::OK).await;
+            Bytes::from_static(b"pizza tonight?"),
+        ),
+        (Bytes::from_static(b"777"), Bytes::from_static(b"STOP")),
+    ];
+    let mut seen = HashSet::new();
+    for _ in 0..100 {
+        let m = next_mo(&mut other_in).await;
+        assert!(want.contains(&m), "{m:?} is not other's");
+        seen.insert(m);
+        if seen.len() == want.len() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), want.len(), "{seen:?}");
     demo.shutdown().await;
     other.shutdown().await;
     d.shutdown().await;
+}
+
+/// The next MO a customer gets (answered), as (destination, text).
+async fn next_mo(rx: &mut mpsc::Receiver<Incoming>) -> (Bytes, Bytes) {
+    let inc = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let m = match &inc.pdu.body {
+        Body::DeliverSm(d) if !d.esm_class.is_receipt() => {
+            (d.dest.addr.clone(), d.short_message.clone())
+        }
+        other => panic!("not an MO: {other:?}"),
+    };
+    inc.responder.respond_status(CommandStatus::OK).await;
+    m
 }
