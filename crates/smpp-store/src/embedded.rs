@@ -51,6 +51,9 @@ use crate::store::{Store, StoreFuture};
 
 /// The file that marks a directory as a store of this format.
 pub const MARKER_FILE: &str = "SMPP-STORE";
+/// The file an open store holds an exclusive lock on (unix), so a second process — or a second
+/// open in this one — is refused instead of corrupting the first.
+pub const LOCK_FILE: &str = "LOCK";
 const MARKER: &str = "smpp-store format 1, engine fjall 2\n";
 const ENGINE_DIR: &str = "fjall";
 
@@ -98,6 +101,8 @@ pub struct EmbeddedStore {
     shared: Arc<Shared>,
     tx: Option<mpsc::Sender<Op>>,
     committer: Option<JoinHandle<()>>,
+    /// Dropped last (fields drop in order), after the keyspace is released.
+    _lock: std::fs::File,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -248,6 +253,7 @@ impl EmbeddedStore {
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self> {
         let path = dir.as_ref().to_path_buf();
         prepare_dir(&path, options.create_dir)?;
+        let lock = lock_dir(&path)?;
         let engine_err = |e: fjall::Error| StoreError::Engine {
             path: path.clone(),
             source: Box::new(e),
@@ -314,6 +320,7 @@ impl EmbeddedStore {
             shared,
             tx: Some(tx),
             committer: Some(committer),
+            _lock: lock,
         })
     }
 
@@ -404,6 +411,44 @@ fn prepare_dir(path: &Path, create: bool) -> Result<()> {
         }
         Err(e) => Err(io_err(&marker)(e)),
     }
+}
+
+/// Opens (creating) the lock file and takes an exclusive, non-blocking lock on it. The lock
+/// goes with the file handle, so a crashed process leaves no stale lock behind.
+fn lock_dir(path: &Path) -> Result<std::fs::File> {
+    let lock_path = path.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StoreError::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
+    #[cfg(unix)]
+    {
+        use rustix::fs::{flock, FlockOperation};
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                return Err(StoreError::Directory {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "is in use: another store holds the lock on {LOCK_FILE} \
+                         (another router process, or a second open in this one)"
+                    ),
+                })
+            }
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: lock_path,
+                    source: e.into(),
+                })
+            }
+        }
+    }
+    Ok(file)
 }
 
 fn write_marker(marker: &Path) -> std::io::Result<()> {

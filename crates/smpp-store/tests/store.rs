@@ -543,3 +543,18 @@ fn a_corrupt_store_is_an_error_naming_the_path() {
         "{e}"
     );
 }
+
+#[test]
+fn a_directory_in_use_is_refused_until_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = EmbeddedStore::open(dir.path(), create()).unwrap();
+    let e = EmbeddedStore::open(dir.path(), Options::default()).unwrap_err();
+    assert!(matches!(e, StoreError::Directory { .. }), "{e}");
+    assert!(e.to_string().contains("in use"), "{e}");
+    assert!(
+        e.to_string().contains(&dir.path().display().to_string()),
+        "{e}"
+    );
+    drop(first);
+    EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+}
