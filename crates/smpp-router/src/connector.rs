@@ -62,6 +62,8 @@ impl Shard {
 #[derive(Debug)]
 pub struct Connector {
     name: String,
+    bind_tps: Option<u32>,
+    tps_limit: Option<u32>,
     shards: Vec<Shard>,
     window: usize,
     tps: Option<Mutex<Throttle>>,
@@ -87,9 +89,10 @@ pub struct ShardStatus {
 impl Connector {
     /// Starts every shard binding in the background. Receipts and MO from any shard arrive
     /// on the returned receiver.
+    /// `observer(bind)` gives each shard's observer (metrics per bind).
     pub fn start(
         c: &config::Connector,
-        observer: &Arc<dyn Observer>,
+        observer: impl Fn(usize) -> Arc<dyn Observer>,
     ) -> (Connector, mpsc::Receiver<Incoming>) {
         let (merged_tx, merged_rx) = mpsc::channel(c.window.max(64) * c.binds);
         let mut shards = Vec::with_capacity(c.binds);
@@ -112,11 +115,11 @@ impl Connector {
             let (shard, incoming) = match c.bind {
                 BindMode::Transceiver => {
                     e.kind = BindKind::Transceiver;
-                    let (tx, incoming) = Esme::start(e, observer.clone());
+                    let (tx, incoming) = Esme::start(e, observer(i));
                     (Shard { tx, rx: None }, incoming)
                 }
                 BindMode::TransmitterReceiver => {
-                    let (tx, rx, incoming) = Esme::start_split(e, observer.clone());
+                    let (tx, rx, incoming) = Esme::start_split(e, observer(i));
                     (Shard { tx, rx: Some(rx) }, incoming)
                 }
             };
@@ -125,6 +128,8 @@ impl Connector {
         }
         let connector = Connector {
             name: c.name.clone(),
+            bind_tps: c.bind_tps,
+            tps_limit: c.tps,
             shards,
             window: c.window,
             tps: c.tps.map(|r| Mutex::new(Throttle::new(r, 1))),
@@ -137,6 +142,16 @@ impl Connector {
     /// The connector's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The TPS limit of each bind, if any.
+    pub fn bind_tps(&self) -> Option<u32> {
+        self.bind_tps
+    }
+
+    /// The TPS limit of the connector as a whole, if any.
+    pub fn tps(&self) -> Option<u32> {
+        self.tps_limit
     }
 
     /// True when at least one shard can take traffic.

@@ -10,12 +10,14 @@ use std::time::{Duration, SystemTime};
 
 use smpp_session::Role;
 use smpp_store::{EmbeddedStore, Options, Store};
-use smpp_tokio::{Authenticate, NoObserver, SmscConfig};
+use smpp_tokio::{Authenticate, Observer, SmscConfig};
 use smpp_tools::sim::{Sim, SimConfig, SimHandle};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::admin::{self, AdminState};
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::router::Router;
 use crate::Error;
 
@@ -28,6 +30,8 @@ const SWEEP: Duration = Duration::from_secs(60);
 pub struct Daemon {
     /// Where customers bind.
     pub smpp_addr: std::net::SocketAddr,
+    /// Where `/metrics` and the admin API answer.
+    pub admin_addr: std::net::SocketAddr,
     config_path: PathBuf,
     router: Arc<Router>,
     store: Arc<EmbeddedStore>,
@@ -82,7 +86,14 @@ impl Daemon {
             sims.push(sim);
         }
 
-        let router = Router::start(&config, store.clone() as Arc<dyn Store>);
+        let metrics = Arc::new(Metrics::new());
+        let router = Router::start(&config, store.clone() as Arc<dyn Store>, metrics.clone());
+        let admin = TcpListener::bind(config.metrics_listen)
+            .await
+            .map_err(|e| Error::Start(format!("metrics.listen {}: {e}", config.metrics_listen)))?;
+        let admin_addr = admin
+            .local_addr()
+            .map_err(|e| Error::Start(e.to_string()))?;
         let listener = TcpListener::bind(config.smpp.listen)
             .await
             .map_err(|e| Error::Start(format!("smpp.listen {}: {e}", config.smpp.listen)))?;
@@ -95,13 +106,16 @@ impl Daemon {
                 listener,
                 smsc_config(&config),
                 router.clone(),
+                metrics.pdu_observer(),
                 stopped.clone(),
             )),
+            tokio::spawn(serve_admin(admin, metrics, router.clone())),
             tokio::spawn(sweep(store.clone(), stopped)),
         ];
-        tracing::info!(%smpp_addr, "smpp-router started");
+        tracing::info!(%smpp_addr, %admin_addr, "smpp-router started");
         Ok(Daemon {
             smpp_addr,
+            admin_addr,
             config_path: path.to_owned(),
             router,
             store,
@@ -182,6 +196,7 @@ async fn serve_smpp(
     listener: TcpListener,
     smsc: SmscConfig,
     router: Arc<Router>,
+    observer: Arc<dyn Observer>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let auth_router = router.clone();
@@ -190,12 +205,68 @@ async fn serve_smpp(
         tokio::spawn(router.clone().serve_customer(conn));
     };
     tokio::select! {
-        r = smpp_tokio::serve(listener, smsc, auth, on_connection, Arc::new(NoObserver)) => {
+        r = smpp_tokio::serve(listener, smsc, auth, on_connection, observer) => {
             if let Err(e) = r {
                 tracing::error!(error = %e, "SMPP listener failed");
             }
         }
         _ = stopped.wait_for(|s| *s) => {}
+    }
+}
+
+async fn serve_admin(listener: TcpListener, metrics: Arc<Metrics>, router: Arc<Router>) {
+    if let Err(e) = admin::serve(listener, metrics, Arc::new(AdminView(router))).await {
+        tracing::error!(error = %e, "admin listener failed");
+    }
+}
+
+/// What the admin endpoints show of the router.
+struct AdminView(Arc<Router>);
+
+impl AdminState for AdminView {
+    fn ready(&self) -> bool {
+        self.0.ready()
+    }
+
+    fn binds(&self) -> serde_json::Value {
+        let connectors: Vec<_> = self
+            .0
+            .connectors()
+            .iter()
+            .map(|c| {
+                let shards: Vec<_> = c
+                    .status()
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "bind": s.index,
+                            "state": if s.bound { "bound" } else { "down" },
+                            "receiver": s.receiver_bound.map(|up| if up { "bound" } else { "down" }),
+                            "in_flight": s.in_flight,
+                            "window": s.window,
+                            "tps": c.bind_tps(),
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "connector": c.name(),
+                    "up": c.is_up(),
+                    "tps": c.tps(),
+                    "binds": shards,
+                })
+            })
+            .collect();
+        serde_json::json!({ "connectors": connectors })
+    }
+
+    fn resolve(&self, account: &str, dst: &str) -> Option<serde_json::Value> {
+        let (route, connectors) = self.0.resolve(account, dst)?;
+        Some(serde_json::json!({
+            "account": account,
+            "dst": dst,
+            "route": route,
+            "connectors": connectors,
+        }))
     }
 }
 

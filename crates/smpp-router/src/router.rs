@@ -32,7 +32,7 @@ use smpp_pdu::concat::Udh;
 use smpp_pdu::{Body, CommandStatus, DecodeOptions, DeliverSm, MessageIdResp, Pdu, SubmitSm};
 use smpp_session::BindKind;
 use smpp_store::{Correlation, CorrelationKey, QueuePolicy, Store};
-use smpp_tokio::{Connection, Incoming, Link, NoObserver, Observer, Throttle};
+use smpp_tokio::{Connection, Incoming, Link, Throttle};
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::time::Instant;
 
@@ -40,6 +40,7 @@ use crate::access::{Access, Brake};
 use crate::config::{self, Account, Config, ReceiptPolicy};
 use crate::connector::{Connector, SubmitError};
 use crate::ids::{IdBuf, IdGenerator, MessageId};
+use crate::metrics::Metrics;
 use crate::mo::{Conversations, MoTable};
 use crate::receipts;
 use crate::routes::{Message, RouteTable};
@@ -56,6 +57,10 @@ const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
 const CONVERSATIONS: usize = 1_000_000;
 /// Most entries one account's queue holds.
 const PENDING_MAX: u64 = 1_000_000;
+
+/// A submit's outcome: the status for the customer, our message id when accepted, and the
+/// connector that answered (for metrics).
+type Submitted = (CommandStatus, Option<Bytes>, Option<Arc<Connector>>);
 
 /// A connector's orphan task: its wake-up, and whether receipts are parked.
 type Orphans = (Arc<Notify>, Arc<AtomicBool>);
@@ -83,7 +88,7 @@ pub struct Router {
     tables: RwLock<Arc<Tables>>,
     ids: IdGenerator,
     store: Arc<dyn Store>,
-    observer: Arc<dyn Observer>,
+    metrics: Arc<Metrics>,
     /// Bound receivers per account system_id.
     receivers: Mutex<HashMap<String, Vec<Receiver>>>,
     /// Every bound customer connection, to unbind at shutdown.
@@ -111,7 +116,7 @@ fn now_instant() -> Instant {
 impl Router {
     /// Builds the router over `store` and starts its connectors. Call [`Router::serve_customer`]
     /// for every customer connection.
-    pub fn start(config: &Config, store: Arc<dyn Store>) -> Arc<Router> {
+    pub fn start(config: &Config, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Arc<Router> {
         let router = Arc::new(Router {
             tables: RwLock::new(Arc::new(Tables {
                 access: Arc::new(Access::new(Vec::new(), Brake::default())),
@@ -124,7 +129,7 @@ impl Router {
             })),
             ids: IdGenerator::new(config.node.id),
             store,
-            observer: Arc::new(NoObserver),
+            metrics,
             receivers: Mutex::new(HashMap::new()),
             customers: Mutex::new(HashMap::new()),
             wake: Mutex::new(HashMap::new()),
@@ -152,7 +157,13 @@ impl Router {
                 .position(|o| o == c)
                 .map(|i| old.connectors[i].clone());
             let connector = kept.unwrap_or_else(|| {
-                let (connector, incoming) = Connector::start(c, &self.observer);
+                let metrics = self.metrics.clone();
+                let name = c.name.clone();
+                let (connector, incoming) =
+                    Connector::start(c, |bind| metrics.observer(&name, bind));
+                for bind in 0..c.binds {
+                    metrics.set_window(&name, bind, c.window);
+                }
                 let connector = Arc::new(connector);
                 self.clone()
                     .spawn_carrier_inbound(connector.clone(), incoming);
@@ -229,6 +240,7 @@ impl Router {
             )
             .map(|_| b"smpp-router".to_vec())
             .map_err(|refusal| {
+                self.metrics.failed_bind(refusal.as_str());
                 tracing::info!(peer = %req.peer, reason = refusal.as_str(), "bind refused");
                 refusal.status()
             })
@@ -309,6 +321,8 @@ impl Router {
             return;
         };
         let account = tables.access.accounts()[slot.account()].clone();
+        self.metrics
+            .set_customer_binds(&account.system_id, tables.access.binds(slot.account()));
         if let Ok(mut c) = self.customers.lock() {
             c.insert(conn.peer, conn.link.clone());
         }
@@ -336,13 +350,21 @@ impl Router {
         if let Ok(mut c) = self.customers.lock() {
             c.remove(&conn.peer);
         }
+        let index = slot.account();
         drop(slot);
+        self.metrics
+            .set_customer_binds(&account.system_id, tables.access.binds(index));
     }
 
     async fn handle_request(&self, account: &Account, inc: Incoming) {
         match &inc.pdu.body {
             Body::SubmitSm(sm) => {
-                let (status, id) = self.submit(account, sm).await;
+                let started = now_instant();
+                let (status, id, connector) = self.submit(account, sm).await;
+                let connector = connector.as_ref().map_or("", |c| c.name());
+                self.metrics.submit(&account.system_id, connector, status);
+                self.metrics
+                    .submit_latency(&account.system_id, started.elapsed());
                 match id {
                     Some(id) => {
                         inc.responder
@@ -363,7 +385,7 @@ impl Router {
     }
 
     /// Routes and sends one submit_sm; returns the status and, on success, our message id.
-    async fn submit(&self, account: &Account, sm: &SubmitSm) -> (CommandStatus, Option<Bytes>) {
+    async fn submit(&self, account: &Account, sm: &SubmitSm) -> Submitted {
         let tables = self.tables();
         let started = now_instant();
         let index = tables.access.index_of(account.system_id.as_bytes());
@@ -373,7 +395,8 @@ impl Router {
                 .map(|mut t| t.try_acquire(std::time::Instant::now(), 1).is_ok())
                 .unwrap_or(true);
             if !allowed {
-                return (CommandStatus::THROTTLED, None);
+                self.metrics.customer_throttled(&account.system_id);
+                return (CommandStatus::THROTTLED, None, None);
             }
         }
         let m = Message {
@@ -384,7 +407,8 @@ impl Router {
         };
         let Some(route) = tables.routes.resolve(&m) else {
             tracing::debug!(account = %account.system_id, "no route");
-            return (CommandStatus::INVDSTADR, None);
+            self.metrics.no_route(&account.system_id);
+            return (CommandStatus::INVDSTADR, None, None);
         };
         let wants_receipt =
             sm.registered_delivery.wants_receipt() || account.receipts == ReceiptPolicy::Always;
@@ -406,19 +430,22 @@ impl Router {
                 Ok(mut a) if !a.is_empty() => a.swap_remove(0),
                 Ok(_) | Err(SubmitError::NoBind) => continue,
                 Err(SubmitError::QueueFull) => {
+                    self.metrics.queue_full(connector.name());
                     status = CommandStatus::MSGQFUL;
                     continue;
                 }
-                Err(SubmitError::Throttled) => return (CommandStatus::THROTTLED, None),
+                Err(SubmitError::Throttled) => {
+                    return (CommandStatus::THROTTLED, None, Some(connector.clone()))
+                }
                 Err(SubmitError::Timeout | SubmitError::Invalid(_)) => {
-                    return (CommandStatus::SUBMITFAIL, None)
+                    return (CommandStatus::SUBMITFAIL, None, Some(connector.clone()))
                 }
             };
             if answer.command_status != CommandStatus::OK {
-                return (answer.command_status, None);
+                return (answer.command_status, None, Some(connector.clone()));
             }
             let Body::SubmitSmResp(resp) = answer.body else {
-                return (CommandStatus::SYSERR, None);
+                return (CommandStatus::SYSERR, None, Some(connector.clone()));
             };
             let id = self.ids.next();
             if let (Some(i), Ok(mut c)) = (index, self.conversations.lock()) {
@@ -448,15 +475,15 @@ impl Router {
                 {
                     // Without the record its receipt could not find its way back: no ack.
                     tracing::error!(error = %e, "correlation record not stored");
-                    return (CommandStatus::SYSERR, None);
+                    return (CommandStatus::SYSERR, None, Some(connector.clone()));
                 }
                 self.record_landed(&record.key);
             }
             let mut buf = IdBuf::default();
             let rendered = Bytes::copy_from_slice(id.render(account.id_format, &mut buf));
-            return (CommandStatus::OK, Some(rendered));
+            return (CommandStatus::OK, Some(rendered), Some(connector.clone()));
         }
-        (status, None)
+        (status, None, None)
     }
 
     // ---- carriers' deliver_sm -----------------------------------------------------------
@@ -546,6 +573,13 @@ impl Router {
         state: Option<smpp_pdu::MessageState>,
         record: &Correlation,
     ) -> bool {
+        self.metrics.receipt(&key.connector, state);
+        if state.is_some_and(smpp_pdu::MessageState::is_final) {
+            let took = SystemTime::now()
+                .duration_since(record.submitted_at)
+                .unwrap_or_default();
+            self.metrics.receipt_time(&key.connector, took);
+        }
         let Some(account) = self.account(&record.account) else {
             tracing::warn!(account = %record.account, "receipt for an account no longer configured");
             return true;
@@ -636,6 +670,7 @@ impl Router {
                     }
                 }
                 _ if now.duration_since(entry.enqueued_at).unwrap_or_default() > ORPHAN_GRACE => {
+                    self.metrics.unknown_receipt(connector);
                     tracing::warn!(connector, carrier_id = %String::from_utf8_lossy(&key.carrier_id), "unknown receipt");
                     done.push(entry.seq);
                 }
@@ -674,7 +709,7 @@ impl Router {
             )
         };
         let (account, reason) = tables.mo.route(&d.dest.addr, text, conversation);
-        tracing::debug!(reason = reason.as_str(), "MO");
+        self.metrics.mo(reason);
         let Some(account) = account.and_then(|i| tables.access.accounts().get(i)) else {
             return CommandStatus::OK;
         };
@@ -836,6 +871,9 @@ impl Router {
             if let Err(e) = self.store.ack_pending(account, &done).await {
                 tracing::error!(account, error = %e, "acks not stored; entries will be sent again");
             }
+        }
+        if let Ok(n) = self.store.pending_len(account).await {
+            self.metrics.set_pending(account, n);
         }
         if !all {
             // The customer refused or did not answer some: try again a little later.

@@ -53,8 +53,7 @@ async fn started(
     Arc<Connector>,
     tokio::sync::mpsc::Receiver<smpp_tokio::Incoming>,
 ) {
-    let observer: Arc<dyn Observer> = Arc::new(NoObserver);
-    let (connector, incoming) = Connector::start(c, &observer);
+    let (connector, incoming) = Connector::start(c, |_| Arc::new(NoObserver) as Arc<dyn Observer>);
     let deadline = Instant::now() + Duration::from_secs(5);
     while connector.status().iter().any(|s| !s.bound) {
         assert!(
@@ -164,8 +163,8 @@ async fn a_full_queue_refuses_at_once_and_no_bind_is_said() {
     // No carrier at all: the caller hears NoBind at once, not after the deadline.
     let mut gone = c.clone();
     gone.hosts = vec!["127.0.0.1:1".into()];
-    let observer: Arc<dyn Observer> = Arc::new(NoObserver);
-    let (connector, _incoming) = Connector::start(&gone, &observer);
+    let (connector, _incoming) =
+        Connector::start(&gone, |_| Arc::new(NoObserver) as Arc<dyn Observer>);
     let r = connector
         .submit(
             vec![submit(1, false)],

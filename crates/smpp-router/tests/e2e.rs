@@ -494,3 +494,72 @@ async fn next_mo(rx: &mut mpsc::Receiver<Incoming>) -> (Bytes, Bytes) {
     inc.responder.respond_status(CommandStatus::OK).await;
     m
 }
+
+/// GET `path` from the admin listener: (status code, body).
+async fn get(d: &Daemon, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(d.admin_addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let code = out[9..12].parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (code, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_admin_show_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let routes = "[[routes]]\nname = \"to-a\"\nconnector = \"a\"\n";
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
+    let (esme, mut receipts) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let mut ids = submit_n(&esme, 10, true).await;
+    take_receipts(&mut receipts, &mut ids, 10).await;
+    assert!(bind_status(&d, "demo", "wrong").await.is_err());
+
+    let (code, text) = get(&d, "/metrics").await;
+    assert_eq!(code, 200);
+    for sample in [
+        "smpp_submits_total{account=\"demo\",connector=\"a\",status=\"ESME_ROK\"} 10",
+        "smpp_bind_up{connector=\"a\",bind=\"0\"} 1",
+        "smpp_bind_up{connector=\"b\",bind=\"2\"} 1",
+        "smpp_receipts_total{connector=\"a\",state=\"DELIVRD\"}",
+        "smpp_failed_binds_total{reason=\"wrong_password\"} 1",
+        "smpp_customer_binds{account=\"demo\"} 1",
+        "smpp_submit_latency_seconds_count{account=\"demo\"} 10",
+        "smpp_receipt_time_seconds_count{connector=\"a\"}",
+    ] {
+        assert!(text.contains(sample), "{sample} missing from\n{text}");
+    }
+    assert_eq!(get(&d, "/readyz").await.0, 200);
+    let (code, binds) = get(&d, "/v1/binds").await;
+    assert_eq!(code, 200);
+    let binds: serde_json::Value = serde_json::from_str(&binds).unwrap();
+    assert_eq!(binds["connectors"][1]["connector"], "b");
+    assert_eq!(binds["connectors"][1]["binds"][2]["state"], "bound");
+    let (code, resolved) = get(&d, "/v1/routes/resolve?account=demo&dst=%2B447700900123").await;
+    assert_eq!(code, 200);
+    let resolved: serde_json::Value = serde_json::from_str(&resolved).unwrap();
+    assert_eq!(resolved["route"], "to-a");
+    assert_eq!(resolved["connectors"][0], "a");
+    // With a carrier gone, the router is not ready.
+    b.shutdown().await;
+    for _ in 0..200 {
+        if get(&d, "/readyz").await.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(get(&d, "/readyz").await.0, 503);
+    esme.shutdown().await;
+    d.shutdown().await;
+}
