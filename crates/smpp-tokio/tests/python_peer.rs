@@ -1,45 +1,14 @@
 //! The Python `smpplib` package (an ESME others wrote) binds to our SMSC, submits, and gets
-//! its acks and receipts. The package lives in a virtualenv under `target/` that this test
-//! makes on first use (`python3 -m venv`, `pip install smpplib`), or the interpreter named by
-//! `SMPP_PYTHON`.
+//! its acks and receipts. The package comes from `smpp-testkit` (a virtualenv made on first
+//! use).
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use smpp_pdu::{Body, CommandStatus, EsmClass, MessageIdResp, SubmitSm};
 use smpp_tokio::*;
 use tokio::net::TcpListener;
-
-/// A Python with smpplib importable.
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("SMPP_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/py-peers");
-    let py = root.join("bin/python");
-    let ok = py.exists()
-        && Command::new(&py)
-            .args(["-c", "import smpplib"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&root)
-            .status()
-            .expect("python3 is needed for the smpplib interop test");
-        assert!(made.success(), "python3 -m venv failed");
-        let pip = Command::new(root.join("bin/pip"))
-            .args(["install", "--quiet", "smpplib==2.2.4"])
-            .status()
-            .unwrap();
-        assert!(pip.success(), "pip install smpplib failed");
-    }
-    py
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smpplib_submits_and_gets_receipts() {
@@ -97,13 +66,14 @@ async fn smpplib_submits_and_gets_receipts() {
         Arc::new(NoObserver),
     ));
 
-    let py = python();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/smpplib_esme.py");
+    let py = smpp_testkit::python_with_smpplib().await;
+    let script = smpp_testkit::peer_script("smpplib_esme.py");
     let out = tokio::time::timeout(
         std::time::Duration::from_secs(60),
         tokio::process::Command::new(py)
             .arg(script)
             .args(["127.0.0.1", &port.to_string(), "20"])
+            .kill_on_drop(true)
             .output(),
     )
     .await

@@ -2,51 +2,21 @@
 //! on a free port of 127.0.0.1: it binds as a transceiver, submits a GSM message with an
 //! extension character, a long message split by smpplib's own `make_parts` (one submit_sm and
 //! one receipt per part) and a UCS-2 message, and reads its receipts. The script
-//! (`tests/peers/smpplib_sim.py`) prints JSON lines; every acked message id must come back in
+//! (`crates/smpp-testkit/peers/smpplib_trx.py`) prints JSON lines; every acked message id must come back in
 //! exactly one receipt, in the `receipted_message_id` TLV and in the text's `id:`, and the
 //! receipt's `text:` shows that the simulator decoded each part as smpplib encoded it.
 //!
-//! The package lives in the virtualenv under the workspace's `target/py-peers` that
-//! smpp-tokio's interop test also uses (`python3 -m venv`, `pip install smpplib==2.2.4` on first
-//! use), or in the interpreter named by `SMPP_PYTHON`.
+//! The package comes from `smpp-testkit` (a virtualenv made on first use).
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+
 use std::time::Duration;
 
 use serde_json::Value;
 use smpp_tools::sim::{Account, IdFormat, MsRange, Sim, SimConfig};
 use tokio::process::Command;
 use tokio::time::timeout;
-
-/// Runs `cmd` to completion within three minutes (pip may download); true when it succeeded.
-async fn succeeds(cmd: &mut Command) -> bool {
-    let status = timeout(Duration::from_secs(180), cmd.kill_on_drop(true).status()).await;
-    matches!(status, Ok(Ok(s)) if s.success())
-}
-
-/// A Python with smpplib importable.
-async fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("SMPP_PYTHON") {
-        return p.into();
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/py-peers");
-    let py = venv.join("bin/python");
-    if !succeeds(Command::new(&py).args(["-c", "import smpplib"])).await {
-        let made = succeeds(Command::new("python3").arg("-m").arg("venv").arg(&venv)).await;
-        assert!(
-            made,
-            "python3 -m venv failed (python3 is needed for this test)"
-        );
-        let pip = ["-m", "pip", "install", "--quiet", "smpplib==2.2.4"];
-        assert!(
-            succeeds(Command::new(&py).args(pip)).await,
-            "pip install smpplib failed"
-        );
-    }
-    py
-}
 
 /// What the simulator writes in a receipt's `text:`: the first 20 printable ASCII characters.
 fn snippet(text: &str) -> String {
@@ -72,10 +42,10 @@ async fn smpplib_gets_a_receipt_for_every_acked_part() {
     .unwrap();
     let port = sim.local_addr().port().to_string();
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/smpplib_sim.py");
+    let script = smpp_testkit::peer_script("smpplib_trx.py");
     let out = timeout(
         Duration::from_secs(60),
-        Command::new(python().await)
+        Command::new(smpp_testkit::python_with_smpplib().await)
             .arg(script)
             .args(["127.0.0.1", &port, "pyesme", "pw", "30"])
             .kill_on_drop(true)

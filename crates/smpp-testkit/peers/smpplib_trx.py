@@ -1,7 +1,7 @@
-"""An ESME written with the Python `smpplib` package, run against `smpp-sim` by
-`tests/smpplib_client.rs`. Binds as a transceiver to HOST:PORT with SYSTEM_ID/PASSWORD, submits
-one GSM message, one long message split by smpplib's own `smpplib.gsm.make_parts`, and one UCS-2
-message, all asking for receipts, and reads until every submit has its submit_sm_resp and every
+"""An ESME written with the Python `smpplib` package, run against `smpp-sim`
+(smpp-tools/tests/smpplib_client.rs) and `smpp-router` (smpp-router/tests/smpplib.rs). Binds as
+a transceiver to HOST:PORT with SYSTEM_ID/PASSWORD, submits one GSM message, one long message
+split by smpplib's own `smpplib.gsm.make_parts`, and one UCS-2 message, all asking for receipts, and reads until every submit has its submit_sm_resp and every
 accepted one its receipt, or until DEADLINE seconds have passed.
 
 Prints one JSON object per line, as things happen:
