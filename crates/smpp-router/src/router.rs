@@ -50,7 +50,7 @@ const ORPHAN_GRACE: Duration = Duration::from_secs(600);
 /// Submits of one customer connection handled at once; beyond it reading pauses.
 const SUBMITS_PER_CONNECTION: usize = 1024;
 /// Entries a deliverer sends before waiting for their answers.
-const DELIVER_BATCH: usize = 64;
+const DELIVER_BATCH: usize = 1024;
 /// How long queued receipts and MO wait for their customer.
 const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
 /// Conversations remembered for reply routing.
