@@ -149,15 +149,26 @@ type Done<T> = oneshot::Sender<Result<T>>;
 #[derive(Default)]
 struct Merged {
     batch: Option<fjall::Batch>,
-    /// Correlation keys in `batch`.
-    keys: HashSet<Vec<u8>>,
+    /// Hashes of the correlation keys in `batch`. A collision only costs an extra batch.
+    keys: HashSet<u64>,
+    hasher: std::collections::hash_map::RandomState,
     /// Indexes of the replies whose writes are in `batch`.
     members: Vec<usize>,
 }
 
 impl Merged {
+    fn hash(&self, key: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
     fn conflicts<'k>(&self, mut keys: impl Iterator<Item = &'k [u8]>) -> bool {
-        !self.keys.is_empty() && keys.any(|k| self.keys.contains(k))
+        !self.keys.is_empty() && keys.any(|k| self.keys.contains(&self.hash(k)))
+    }
+
+    fn note(&mut self, key: &[u8]) {
+        let h = self.hash(key);
+        self.keys.insert(h);
     }
 }
 
@@ -604,17 +615,18 @@ impl Shared {
                 if merged.conflicts(items.iter().map(|(k, _, _)| k.as_slice())) {
                     self.flush(merged, replies);
                 }
-                let batch = merged.batch.get_or_insert_with(|| self.keyspace.batch());
+                let mut batch = merged.batch.take().unwrap_or_else(|| self.keyspace.batch());
                 for (k, v, e) in items {
                     // A deadline already behind the sweep (a short retention, a skewed clock)
                     // pulls the sweep's starting point back to it.
                     if let Some((ms, _)) = record::split_expiry_key(&e) {
                         self.expiry_floor.fetch_min(ms, Ordering::Relaxed);
                     }
-                    merged.keys.insert(k.clone());
+                    merged.note(&k);
                     batch.insert(&self.corr, k, v);
                     batch.insert(&self.corr_exp, e, []);
                 }
+                merged.batch = Some(batch);
                 merged.members.push(replies.len());
                 replies.push(Reply::Unit(done, Ok(())));
                 None
@@ -623,11 +635,12 @@ impl Shared {
                 if merged.conflicts(keys.iter().map(Vec::as_slice)) {
                     self.flush(merged, replies);
                 }
-                let batch = merged.batch.get_or_insert_with(|| self.keyspace.batch());
+                let mut batch = merged.batch.take().unwrap_or_else(|| self.keyspace.batch());
                 for k in keys {
-                    merged.keys.insert(k.clone());
+                    merged.note(&k);
                     batch.remove(&self.corr, k);
                 }
+                merged.batch = Some(batch);
                 merged.members.push(replies.len());
                 replies.push(Reply::Unit(done, Ok(())));
                 None
@@ -882,12 +895,13 @@ impl Store for EmbeddedStore {
             }
             // A key given twice in one call keeps its last record (one fjall batch must not
             // hold the same key twice).
-            let mut seen = HashSet::with_capacity(records.len());
+            let mut seen =
+                HashSet::with_capacity(if records.len() > 1 { records.len() } else { 0 });
             let mut items = Vec::with_capacity(records.len());
             for r in records.iter().rev() {
                 let k = record::correlation_key(&r.key)?;
                 let v = record::encode_correlation(r)?;
-                if seen.insert(k.clone()) {
+                if records.len() == 1 || seen.insert(k.clone()) {
                     let e = record::expiry_key(record::millis(r.expires_at), &k);
                     items.push((k, v, e));
                 }
