@@ -189,6 +189,10 @@ pub struct Connector {
     pub reconnect: (Duration, Duration),
     /// Connect with TLS.
     pub tls: bool,
+    /// PEM file of the CAs that sign the carrier's certificate (default: the system's store).
+    pub tls_ca: Option<PathBuf>,
+    /// The name the carrier's certificate must carry (default: the host of each address).
+    pub tls_name: Option<String>,
     /// Messages queued for the connector before customers get ESME_RMSGQFUL.
     pub queue: usize,
     /// How long correlation records are kept waiting for their receipt.
@@ -294,6 +298,8 @@ struct RawConnector {
     reconnect_max: Option<Spanned<String>>,
     #[serde(default)]
     tls: bool,
+    tls_ca: Option<Spanned<String>>,
+    tls_name: Option<String>,
     queue: Option<Spanned<i64>>,
     retention: Option<Spanned<String>>,
     #[serde(default)]
@@ -695,6 +701,20 @@ impl Config {
                     "must not be shorter than reconnect_initial",
                 ));
             }
+            if r.tls {
+                let ca = r.tls_ca.as_ref().map(|p| PathBuf::from(p.get_ref()));
+                for h in r.hosts.get_ref() {
+                    if let Err(e) = crate::tls::connector(ca.as_deref(), r.tls_name.as_deref(), h) {
+                        let (k, span) = match &r.tls_ca {
+                            Some(p) => (key("tls_ca"), p.span()),
+                            None => (key("tls"), raw_c.span()),
+                        };
+                        return Err(c.err(k, &span, e));
+                    }
+                }
+            } else if let Some(p) = &r.tls_ca {
+                return Err(c.err(key("tls_ca"), &p.span(), "set tls = true to use it"));
+            }
             connectors.push(Connector {
                 name: name.clone(),
                 hosts: r.hosts.get_ref().clone(),
@@ -718,6 +738,8 @@ impl Config {
                 )?,
                 reconnect: (initial, max),
                 tls: r.tls,
+                tls_ca: r.tls_ca.as_ref().map(|p| PathBuf::from(p.get_ref())),
+                tls_name: r.tls_name.clone(),
                 queue: c.int(&key("queue"), r.queue.as_ref(), 1..10_000_001, 10_000)? as usize,
                 retention: c.duration(
                     &key("retention"),

@@ -112,6 +112,19 @@ impl Connector {
                 initial: c.reconnect.0,
                 max: c.reconnect.1,
             };
+            if c.tls {
+                // Checked when the config was loaded. Should it fail now (the CA file changed
+                // since), the shard must not fall back to plain TCP: it gets an address that
+                // cannot connect, so it keeps failing to bind, and the reason is logged.
+                match crate::tls::connector(c.tls_ca.as_deref(), c.tls_name.as_deref(), &e.address)
+                {
+                    Ok(t) => e.tls = Some(t),
+                    Err(err) => {
+                        tracing::error!(connector = %c.name, error = %err, "TLS settings unusable");
+                        e.address = String::from("tls-settings-unusable:0");
+                    }
+                }
+            }
             let (shard, incoming) = match c.bind {
                 BindMode::Transceiver => {
                     e.kind = BindKind::Transceiver;

@@ -7,6 +7,7 @@
 //! - [`daemon`]: the process — store, simulated carriers, listeners, signals.
 //! - [`connector`]: a carrier's shards at run time — which bind takes a message, retries.
 //! - [`router`]: the running router — submits out, receipts and replies back, queues.
+//! - [`tls`]: TLS toward carriers, verified.
 //! - [`routes`]: the route table — ordered rules over a destination-prefix trie.
 //! - [`ids`]: our message ids, unique across nodes and restarts.
 //! - [`receipts`]: a carrier's receipt read, and rewritten to our id for the customer.
@@ -25,5 +26,6 @@ pub mod mo;
 pub mod receipts;
 pub mod router;
 pub mod routes;
+pub mod tls;
 
 pub use error::Error;

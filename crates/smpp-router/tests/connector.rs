@@ -244,3 +244,55 @@ async fn a_long_message_goes_out_whole_and_in_order() {
     Arc::try_unwrap(connector).unwrap().shutdown().await;
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_connector_verifies_the_carrier() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["carrier.test".to_string()]).unwrap();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
+    std::fs::write(&key_file, cert.signing_key.serialize_pem()).unwrap();
+    let s = sim(SimConfig {
+        tls: Some(smpp_tools::sim::tls_acceptor(&cert_file, &key_file).unwrap()),
+        ..SimConfig::default()
+    })
+    .await;
+    let tls = format!(
+        "tls = true\ntls_ca = \"{}\"\ntls_name = \"carrier.test\"\n",
+        cert_file.display()
+    );
+    let c = connector_config(&[&s], &tls);
+    let (connector, _incoming) = started(&c).await;
+    let a = connector
+        .submit(
+            vec![submit(1, false)],
+            None,
+            Instant::now() + Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a[0].command_status, CommandStatus::OK);
+    Arc::try_unwrap(connector).unwrap().shutdown().await;
+
+    // The wrong name is refused at the handshake: the shard never binds.
+    let mut wrong = c.clone();
+    wrong.tls_name = Some("someone-else.test".into());
+    let (connector, _incoming) =
+        Connector::start(&wrong, |_| Arc::new(NoObserver) as Arc<dyn Observer>);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!connector.is_up());
+    connector.shutdown().await;
+    assert_eq!(s.counts().binds, 1);
+
+    // A CA file that is not there is a config error naming the key.
+    let bad = format!(
+        "[[connectors]]\nname = \"c\"\nhosts = [\"127.0.0.1:1\"]\nsystem_id = \"r\"\npassword = \"p\"\n\
+         tls = true\ntls_ca = \"{}\"\n",
+        dir.path().join("missing.pem").display()
+    );
+    let Err(smpp_router::Error::Config { key, .. }) = Config::parse(&bad) else {
+        panic!("a missing CA file was accepted")
+    };
+    assert_eq!(key, "connectors[0].tls_ca");
+    s.shutdown().await;
+}
