@@ -12,6 +12,7 @@
 //! - [`ids`]: our message ids, unique across nodes and restarts.
 //! - [`receipts`]: a carrier's receipt read, and rewritten to our id for the customer.
 //! - [`mo`]: which account a reply (MO) belongs to.
+//! - [`policy`]: consent — STOP/START/HELP replies, suppression lists and their CSV import.
 
 pub mod access;
 pub mod accounts;
@@ -23,6 +24,7 @@ mod error;
 pub mod ids;
 pub mod metrics;
 pub mod mo;
+pub mod policy;
 pub mod receipts;
 pub mod router;
 pub mod routes;
