@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsConnector;
+use tracing::Instrument;
 
 use crate::conn::{run, BoundInfo, Ctx, DriverOptions};
 use crate::link::{Command, Incoming, Link};
@@ -163,15 +164,26 @@ impl Esme {
         let (link, commands) = Link::new(config.session.window);
         let (bound_tx, bound_rx) = watch::channel(None);
         let stopping = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(supervise(
-            config,
-            commands,
-            link.commands.clone(),
-            incoming_tx,
-            bound_tx,
-            observer,
-            stopping.clone(),
-        ));
+        // One span per bind: the caller's span (the router names connector and shard) with
+        // the address and direction inside it, so every log line of this bind carries them.
+        let span = tracing::info_span!(
+            "esme",
+            address = %config.address,
+            system_id = %config.system_id,
+            kind = ?config.kind,
+        );
+        let task = tokio::spawn(
+            supervise(
+                config,
+                commands,
+                link.commands.clone(),
+                incoming_tx,
+                bound_tx,
+                observer,
+                stopping.clone(),
+            )
+            .instrument(span),
+        );
         Esme {
             link,
             bound: bound_rx,

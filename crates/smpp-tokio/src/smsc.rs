@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::conn::{run, Authenticate, BoundInfo, Ctx, DriverOptions};
 use crate::link::{Incoming, Link};
 use crate::Observer;
+use tracing::Instrument;
 
 /// How an SMSC serves.
 #[derive(Clone)]
@@ -111,22 +112,27 @@ pub async fn serve(
         let config = config.clone();
         let authenticate = authenticate.clone();
         let observer = observer.clone();
-        tokio::spawn(async move {
-            let _slot = slot;
-            let mut commands = commands;
-            serve_one(
-                tcp,
-                peer,
-                &config,
-                &*authenticate,
-                &mut commands,
-                link,
-                incoming_tx,
-                &bound_tx,
-                observer,
-            )
-            .await;
-        });
+        // One span per connection, inside the caller's (so the server's) span.
+        let span = tracing::info_span!("smsc_connection", %peer);
+        tokio::spawn(
+            async move {
+                let _slot = slot;
+                let mut commands = commands;
+                serve_one(
+                    tcp,
+                    peer,
+                    &config,
+                    &*authenticate,
+                    &mut commands,
+                    link,
+                    incoming_tx,
+                    &bound_tx,
+                    observer,
+                )
+                .await;
+            }
+            .instrument(span),
+        );
     }
 }
 
