@@ -14,7 +14,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use smpp_pdu::CommandStatus;
+
+use crate::consent::{AccountConsent, OptOutScope, Replies};
 use crate::ids::{IdFormat, MAX_NODE};
+use crate::policy::Keywords;
 use crate::routes::{ConnectorId, Rule, Target};
 use crate::Error;
 
@@ -84,6 +88,8 @@ pub struct Account {
     pub numbers: Vec<String>,
     /// Keywords on shared numbers: MO to `number` starting with `keyword` is its own.
     pub keywords: Vec<Keyword>,
+    /// Opt-outs: what STOP/START/HELP do and whether submits to opted-out people are refused.
+    pub consent: AccountConsent,
 }
 
 /// A keyword on a shared number.
@@ -269,6 +275,25 @@ struct RawAccount {
     numbers: Vec<Spanned<String>>,
     #[serde(default)]
     keywords: Vec<Spanned<RawKeyword>>,
+    consent: Option<RawConsent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsent {
+    enforce: Option<bool>,
+    #[serde(default)]
+    opt_out: OptOutScope,
+    refuse_status: Option<Spanned<i64>>,
+    stop_reply: Option<String>,
+    start_reply: Option<String>,
+    help_reply: Option<String>,
+    #[serde(default)]
+    stop_words: Vec<String>,
+    #[serde(default)]
+    start_words: Vec<String>,
+    #[serde(default)]
+    help_words: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -600,8 +625,39 @@ impl Config {
             for (j, n) in a.numbers.iter().enumerate() {
                 check_digits(&c, &format!("accounts[{i}].numbers[{j}]"), n)?;
             }
+            let consent = match &a.consent {
+                None => AccountConsent::default(),
+                Some(r) => {
+                    let d = AccountConsent::default();
+                    let upper = |v: &[String]| v.iter().map(|w| w.to_ascii_uppercase()).collect();
+                    AccountConsent {
+                        enforce: r.enforce.unwrap_or(d.enforce),
+                        opt_out: r.opt_out,
+                        refuse_status: match &r.refuse_status {
+                            None => d.refuse_status,
+                            Some(s) => CommandStatus(c.int(
+                                &key("consent.refuse_status"),
+                                Some(s),
+                                1..0x1_0000_0000,
+                                0,
+                            )? as u32),
+                        },
+                        keywords: Keywords {
+                            stop: upper(&r.stop_words),
+                            start: upper(&r.start_words),
+                            help: upper(&r.help_words),
+                        },
+                        replies: Replies {
+                            stop: r.stop_reply.clone().unwrap_or(d.replies.stop),
+                            start: r.start_reply.clone().unwrap_or(d.replies.start),
+                            help: r.help_reply.clone().unwrap_or(d.replies.help),
+                        },
+                    }
+                }
+            };
             accounts.push(Account {
                 system_id: id.clone(),
+                consent,
                 password_hash: a.password_hash.get_ref().clone(),
                 networks,
                 max_binds: c.int(&key("max_binds"), a.max_binds.as_ref(), 1..1001, 4)? as usize,

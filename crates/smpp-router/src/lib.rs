@@ -12,6 +12,7 @@
 //! - [`ids`]: our message ids, unique across nodes and restarts.
 //! - [`receipts`]: a carrier's receipt read, and rewritten to our id for the customer.
 //! - [`mo`]: which account a reply (MO) belongs to.
+//! - [`consent`]: the durable opt-out list and what STOP, START and HELP do.
 //! - [`policy`]: consent — STOP/START/HELP replies, suppression lists and their CSV import.
 
 pub mod access;
@@ -19,6 +20,7 @@ pub mod accounts;
 pub mod admin;
 pub mod config;
 pub mod connector;
+pub mod consent;
 pub mod daemon;
 mod error;
 pub mod ids;

@@ -130,6 +130,32 @@ impl Suppressions {
         self.set.remove(&(k, v, number))
     }
 
+    /// Every entry, for rewriting a log.
+    pub fn entries(&self) -> Vec<(Scope, u64)> {
+        self.set
+            .iter()
+            .filter_map(|&(k, v, n)| {
+                let scope = match k {
+                    0 => Scope::Global,
+                    1 => Scope::Account(u32::try_from(v).ok()?),
+                    _ => Scope::Sender(v),
+                };
+                Some((scope, n))
+            })
+            .collect()
+    }
+
+    /// Up to `limit` numbers on `scope`'s list, in no particular order.
+    pub fn numbers(&self, scope: Scope, limit: usize) -> Vec<u64> {
+        let (k, v) = scope.key();
+        self.set
+            .iter()
+            .filter(|&&(sk, sv, _)| sk == k && sv == v)
+            .map(|&(_, _, n)| n)
+            .take(limit)
+            .collect()
+    }
+
     /// True when a message from `sender` of `account` to `recipient` must not go: the recipient
     /// opted out of that sender, of that account, or of everything.
     pub fn blocks(&self, account: u32, sender: &[u8], recipient: &[u8]) -> bool {

@@ -229,3 +229,35 @@ fn an_unreadable_file_names_its_path() {
         "{err}"
     );
 }
+
+#[test]
+fn consent_settings_are_read_per_account() {
+    use smpp_router::consent::OptOutScope;
+    let text = EXAMPLE.replacen(
+        "numbers = [\"15550100\"]",
+        "numbers = [\"15550100\"]\nconsent = { opt_out = \"account\", refuse_status = 0x400, \
+         stop_reply = \"Bye from Demo\", stop_words = [\"arret\"], enforce = false }",
+        1,
+    );
+    let c = Config::parse(&text).unwrap();
+    let consent = &c.accounts[0].consent;
+    assert_eq!(consent.opt_out, OptOutScope::Account);
+    assert_eq!(consent.refuse_status, smpp_pdu::CommandStatus(0x400));
+    assert_eq!(consent.replies.stop, "Bye from Demo");
+    assert_eq!(consent.keywords.stop, vec!["ARRET".to_string()]);
+    assert!(!consent.enforce);
+    // Defaults: enforced, per sender, ESME_RX_R_APPN.
+    let d = &Config::parse(EXAMPLE).unwrap().accounts[0].consent;
+    assert!(d.enforce);
+    assert_eq!(d.opt_out, OptOutScope::Sender);
+    assert_eq!(d.refuse_status, smpp_pdu::CommandStatus::X_R_APPN);
+    let bad = EXAMPLE.replacen(
+        "numbers = [\"15550100\"]",
+        "consent = { opt_out = \"planet\" }",
+        1,
+    );
+    let Err(Error::Config { key, .. }) = Config::parse(&bad) else {
+        panic!("accepted")
+    };
+    assert_eq!(key, "consent");
+}

@@ -1,0 +1,400 @@
+//! Opt-outs at run time: who replied STOP (or was imported from a list), kept durably, checked
+//! on every submit, and the replies STOP, START and HELP get.
+//!
+//! The list lives in memory ([`Suppressions`]) and in an append-only log in the data
+//! directory, one line per change, fsync'd before the change counts: an opt-out that was
+//! confirmed to the person is never forgotten by a restart. Replaying the log at start rebuilds
+//! the set; when the log holds more than twice the live entries (and at least 64k lines) it is
+//! rewritten to the live set (temp file, fsync, rename). (A cluster will keep this in its shared
+//! store; the embedded store has no set type yet, so the embedded node keeps its own file.)
+//!
+//! Scopes are stable across restarts and reloads: an account is named by a hash of its
+//! system_id, a sender by its packed number.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+use crate::policy::{pack_number, parse_csv, BadRow, Intent, Keywords, Scope, Suppressions};
+use crate::Error;
+
+/// Where an opt-out applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptOutScope {
+    /// Only the number the person replied to.
+    #[default]
+    Sender,
+    /// Every sender of the account.
+    Account,
+    /// Every account.
+    Global,
+}
+
+/// A stable id for an account's scope: FNV-1a of its system_id.
+pub fn account_scope(system_id: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in system_id.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// What an MO asks of the router besides being passed to the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// What the MO was.
+    pub intent: Intent,
+    /// The text to send back (from the number the person wrote to, to the person).
+    pub text: String,
+}
+
+/// The durable opt-out list.
+#[derive(Debug)]
+pub struct Consent {
+    set: RwLock<Suppressions>,
+    log: Mutex<Log>,
+}
+
+#[derive(Debug)]
+struct Log {
+    path: PathBuf,
+    file: File,
+    lines: usize,
+}
+
+fn scope_text(scope: Scope) -> String {
+    match scope {
+        Scope::Global => "g".into(),
+        Scope::Account(a) => format!("a{a}"),
+        Scope::Sender(n) => format!("s{n}"),
+    }
+}
+
+fn parse_scope(s: &str) -> Option<Scope> {
+    match s.split_at_checked(1)? {
+        ("g", "") => Some(Scope::Global),
+        ("a", n) => n.parse().ok().map(Scope::Account),
+        ("s", n) => n.parse().ok().map(Scope::Sender),
+        _ => None,
+    }
+}
+
+impl Consent {
+    /// Opens (or creates) the list in `dir/opt-outs.log` and replays it.
+    ///
+    /// # Errors
+    /// [`Error::Start`] naming the file when it cannot be read or written.
+    pub fn open(dir: &Path) -> Result<Consent, Error> {
+        let path = dir.join("opt-outs.log");
+        let err = |e: std::io::Error| Error::Start(format!("{}: {e}", path.display()));
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let mut set = Suppressions::new();
+        let mut lines = 0;
+        if path.exists() {
+            let reader = BufReader::new(File::open(&path).map_err(err)?);
+            for line in reader.lines() {
+                let line = line.map_err(err)?;
+                lines += 1;
+                let mut parts = line.split(' ');
+                let (Some(op), Some(scope), Some(number)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    // A torn last line after a crash: the change was never confirmed.
+                    continue;
+                };
+                let (Some(scope), Ok(number)) = (parse_scope(scope), number.parse::<u64>()) else {
+                    continue;
+                };
+                match op {
+                    "+" => set.add(scope, number),
+                    "-" => set.remove(scope, number),
+                    _ => false,
+                };
+            }
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(err)?;
+        Ok(Consent {
+            set: RwLock::new(set),
+            log: Mutex::new(Log { path, file, lines }),
+        })
+    }
+
+    /// True when a message from `sender` of the account `scope_id` to `recipient` must not go.
+    pub fn blocks(&self, scope_id: u32, sender: &[u8], recipient: &[u8]) -> bool {
+        self.set
+            .read()
+            .map(|s| s.blocks(scope_id, sender, recipient))
+            .unwrap_or(false)
+    }
+
+    /// Entries on the list.
+    pub fn len(&self) -> usize {
+        self.set.read().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// True when the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds (`add`) or removes entries, durably: the log line is written and synced before the
+    /// set changes. Returns how many entries changed.
+    ///
+    /// # Errors
+    /// When the log cannot be written; the set is then unchanged.
+    pub fn change(&self, add: bool, entries: &[(Scope, u64)]) -> std::io::Result<usize> {
+        let mut log = self
+            .log
+            .lock()
+            .map_err(|_| std::io::Error::other("opt-out log poisoned"))?;
+        let mut text = String::with_capacity(entries.len() * 24);
+        for (scope, number) in entries {
+            text.push_str(if add { "+ " } else { "- " });
+            text.push_str(&scope_text(*scope));
+            text.push(' ');
+            text.push_str(&number.to_string());
+            text.push('\n');
+        }
+        log.file.write_all(text.as_bytes())?;
+        log.file.sync_data()?;
+        log.lines += entries.len();
+        let mut set = self
+            .set
+            .write()
+            .map_err(|_| std::io::Error::other("opt-out set poisoned"))?;
+        let changed = entries
+            .iter()
+            .filter(|(scope, n)| {
+                if add {
+                    set.add(*scope, *n)
+                } else {
+                    set.remove(*scope, *n)
+                }
+            })
+            .count();
+        if log.lines > 65_536 && log.lines > 2 * set.len() {
+            let live = set.entries();
+            drop(set);
+            if let Err(e) = log.rewrite(&live) {
+                tracing::warn!(error = %e, "opt-out log not compacted; it keeps growing");
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Imports a CSV list into `scope`: the numbers it could read are added (durably), the
+    /// rows it could not are returned with their lines.
+    ///
+    /// # Errors
+    /// When the log cannot be written.
+    pub fn import_csv(&self, scope: Scope, text: &str) -> std::io::Result<(usize, Vec<BadRow>)> {
+        let (numbers, bad) = parse_csv(text);
+        let entries: Vec<_> = numbers.into_iter().map(|n| (scope, n)).collect();
+        let added = self.change(true, &entries)?;
+        Ok((added, bad))
+    }
+
+    /// Applies what an MO to `number` from `person` asks, for the account `scope_id` whose
+    /// opt-outs apply as `opt_out`; returns the reply to send, if any.
+    ///
+    /// # Errors
+    /// When a STOP or START could not be made durable; no reply is due then (the person is
+    /// told nothing that is not true).
+    pub fn on_mo(
+        &self,
+        policy: &AccountConsent,
+        scope_id: u32,
+        number: &[u8],
+        person: &[u8],
+        text: &[u8],
+    ) -> std::io::Result<Option<Reply>> {
+        let Some(intent) = policy.keywords.intent(text) else {
+            return Ok(None);
+        };
+        let Some(who) = pack_number(person) else {
+            return Ok(None);
+        };
+        let scope = match policy.opt_out {
+            OptOutScope::Global => Scope::Global,
+            OptOutScope::Account => Scope::Account(scope_id),
+            OptOutScope::Sender => match pack_number(number) {
+                Some(n) => Scope::Sender(n),
+                None => Scope::Account(scope_id),
+            },
+        };
+        let text = match intent {
+            Intent::Stop => {
+                self.change(true, &[(scope, who)])?;
+                &policy.replies.stop
+            }
+            Intent::Start => {
+                // START lifts every opt-out of this person from this account's reach.
+                let all = [(scope, who), (Scope::Account(scope_id), who)];
+                self.change(false, &all)?;
+                &policy.replies.start
+            }
+            Intent::Help => &policy.replies.help,
+        };
+        Ok(Some(Reply {
+            intent,
+            text: text.clone(),
+        }))
+    }
+
+    /// The entries of `scope` (for the admin API), at most `limit`, as numbers.
+    pub fn list(&self, scope: Scope, limit: usize) -> Vec<u64> {
+        self.set
+            .read()
+            .map(|s| s.numbers(scope, limit))
+            .unwrap_or_default()
+    }
+}
+
+impl Log {
+    /// Replaces the log with the live entries: a temp file, synced, renamed over the log.
+    fn rewrite(&mut self, live: &[(Scope, u64)]) -> std::io::Result<()> {
+        let tmp = self.path.with_extension("log.tmp");
+        let mut f = File::create(&tmp)?;
+        let mut text = String::with_capacity(live.len() * 24);
+        for (scope, number) in live {
+            text.push_str("+ ");
+            text.push_str(&scope_text(*scope));
+            text.push(' ');
+            text.push_str(&number.to_string());
+            text.push('\n');
+        }
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        self.lines = live.len();
+        Ok(())
+    }
+}
+
+/// One account's consent settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountConsent {
+    /// Refuse submits to people on its opt-out lists (transactional-only accounts may not).
+    pub enforce: bool,
+    /// Where a STOP applies.
+    pub opt_out: OptOutScope,
+    /// The status a refused submit gets.
+    pub refuse_status: smpp_pdu::CommandStatus,
+    /// Its extra keywords.
+    pub keywords: Keywords,
+    /// Its replies.
+    pub replies: Replies,
+}
+
+impl Default for AccountConsent {
+    fn default() -> Self {
+        AccountConsent {
+            enforce: true,
+            opt_out: OptOutScope::Sender,
+            refuse_status: smpp_pdu::CommandStatus::X_R_APPN,
+            keywords: Keywords::default(),
+            replies: Replies::default(),
+        }
+    }
+}
+
+/// What STOP, START and HELP are answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replies {
+    /// After STOP.
+    pub stop: String,
+    /// After START.
+    pub start: String,
+    /// After HELP.
+    pub help: String,
+}
+
+impl Default for Replies {
+    fn default() -> Self {
+        Replies {
+            stop: "You are unsubscribed and will get no more messages from this number. Reply START to resubscribe.".into(),
+            start: "You are subscribed again. Reply STOP to unsubscribe, HELP for help.".into(),
+            help: "Reply STOP to unsubscribe, START to resubscribe.".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> u64 {
+        pack_number(s.as_bytes()).unwrap_or(0)
+    }
+
+    #[test]
+    fn stop_blocks_start_unblocks_and_a_restart_remembers() {
+        let dir = std::env::temp_dir().join(format!("consent-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let acme = account_scope("acme");
+        let policy = AccountConsent::default();
+        let replies = &policy.replies;
+        {
+            let c = Consent::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+            let r = c
+                .on_mo(&policy, acme, b"12345", b"+15550001", b" Stop ")
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(r.map(|r| r.intent), Some(Intent::Stop));
+            assert!(c.blocks(acme, b"12345", b"15550001"));
+            assert!(!c.blocks(acme, b"67890", b"15550001"), "only that sender");
+            let help = c
+                .on_mo(&policy, acme, b"12345", b"15550002", b"help")
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(help.map(|r| r.text), Some(replies.help.clone()));
+            assert!(
+                !c.blocks(acme, b"12345", b"15550002"),
+                "HELP is not an opt-out"
+            );
+            let (added, bad) = c
+                .import_csv(Scope::Global, "number\n15550003\nxyz\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((added, bad.len()), (1, 1));
+        }
+        // A new process: the log is replayed.
+        let c = Consent::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.blocks(acme, b"12345", b"15550001"));
+        assert!(
+            c.blocks(account_scope("other"), b"1", b"15550003"),
+            "global import"
+        );
+        let r = c
+            .on_mo(&policy, acme, b"12345", b"15550001", b"START")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.map(|r| r.intent), Some(Intent::Start));
+        assert!(!c.blocks(acme, b"12345", b"15550001"));
+        assert_eq!(c.list(Scope::Global, 10), vec![n("15550003")]);
+        drop(c);
+        let c = Consent::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !c.blocks(acme, b"12345", b"15550001"),
+            "START survives a restart too"
+        );
+        assert_eq!(c.len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn scopes_round_trip_through_the_log_format() {
+        for s in [Scope::Global, Scope::Account(7), Scope::Sender(n("12345"))] {
+            assert_eq!(parse_scope(&scope_text(s)), Some(s));
+        }
+        assert_eq!(parse_scope("x1"), None);
+        assert_ne!(account_scope("acme"), account_scope("acmf"));
+    }
+}
