@@ -8,8 +8,12 @@
 //! | `GET /readyz` | 200 `ready` when [`AdminState::ready`] (every connector has a bind up), else 503 |
 //! | `GET /v1/binds` | 200, JSON from [`AdminState::binds`] |
 //! | `GET /v1/routes/resolve?account=…&dst=…` | 200 JSON, 404 JSON when no route matches, 400 JSON when a parameter is missing or badly encoded |
+//! | `GET /v1/suppressions?scope=…[&limit=N]` | the opt-out list of a scope: `global`, `account:SYSTEM_ID` or `sender:NUMBER` |
+//! | `POST /v1/suppressions?scope=…` | adds the numbers of the CSV body (one per line; a header and extra columns allowed); answers how many were added and the bad rows by line |
+//! | `DELETE /v1/suppressions?scope=…&number=…` | takes a number off a list |
 //!
-//! Anything else is 404; another method on a known path is 405 (HEAD is served as GET).
+//! Anything else is 404; another method on a known path is 405 (HEAD is served as GET). A
+//! suppression upload may be at most [`MAX_UPLOAD_BYTES`].
 //! Query values are percent-decoded; `+` stays `+` (numbers are written `+4477…`), a space
 //! is `%20`.
 //!
@@ -59,7 +63,22 @@ pub trait AdminState: Send + Sync + 'static {
     fn binds(&self) -> serde_json::Value;
     /// The route and connector a message from `account` to `dst` would take, or `None`.
     fn resolve(&self, account: &str, dst: &str) -> Option<serde_json::Value>;
+    /// Up to `limit` numbers on `scope`'s opt-out list; `Err` says what is wrong with the scope.
+    fn suppressions(&self, _scope: &str, _limit: usize) -> Result<serde_json::Value, String> {
+        Err("no opt-out list here".into())
+    }
+    /// Adds the numbers of a CSV text to `scope`'s list.
+    fn add_suppressions(&self, _scope: &str, _csv: &str) -> Result<serde_json::Value, String> {
+        Err("no opt-out list here".into())
+    }
+    /// Takes `number` off `scope`'s list.
+    fn remove_suppression(&self, _scope: &str, _number: &str) -> Result<serde_json::Value, String> {
+        Err("no opt-out list here".into())
+    }
 }
+
+/// The largest suppression CSV accepted in one upload (about 4 million numbers).
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
 /// Serves the admin endpoints on `listener`, one task per connection, until the future is
 /// dropped (connections already open finish on their own, within their lifetime). Errors
@@ -97,8 +116,16 @@ pub async fn serve(
         tokio::spawn(async move {
             let _permit = permit;
             let service = service_fn(move |req: Request<Incoming>| {
-                let response = handle(&req, &metrics, state.as_ref());
-                async move { Ok::<_, Infallible>(response) }
+                let metrics = metrics.clone();
+                let state = state.clone();
+                async move {
+                    let response = if req.uri().path() == "/v1/suppressions" {
+                        suppressions(req, state.as_ref()).await
+                    } else {
+                        handle(&req, &metrics, state.as_ref())
+                    };
+                    Ok::<_, Infallible>(response)
+                }
             });
             let conn = http.serve_connection(TokioIo::new(stream), service);
             let mut conn = std::pin::pin!(conn);
@@ -157,6 +184,56 @@ fn handle<B>(req: &Request<B>, metrics: &Metrics, state: &dyn AdminState) -> Res
         }
         "/v1/binds" => json(StatusCode::OK, &state.binds()),
         _ => resolve(req.uri().query().unwrap_or(""), state),
+    }
+}
+
+/// The opt-out list endpoints.
+async fn suppressions(req: Request<Incoming>, state: &dyn AdminState) -> Response<Full<Bytes>> {
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let bad = |msg: String| {
+        json(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({ "error": msg }),
+        )
+    };
+    let Ok(Some(scope)) = param(&query, "scope") else {
+        return bad(
+            "missing query parameter `scope` (global, account:SYSTEM_ID or sender:NUMBER)".into(),
+        );
+    };
+    let answer = |r: Result<serde_json::Value, String>| match r {
+        Ok(v) => json(StatusCode::OK, &v),
+        Err(e) => bad(e),
+    };
+    match *req.method() {
+        Method::GET | Method::HEAD => {
+            let limit = match param(&query, "limit") {
+                Ok(Some(l)) => l.parse().unwrap_or(1000),
+                _ => 1000,
+            };
+            answer(state.suppressions(&scope, limit))
+        }
+        Method::POST => {
+            let body = http_body_util::Limited::new(req.into_body(), MAX_UPLOAD_BYTES);
+            let bytes = match http_body_util::BodyExt::collect(body).await {
+                Ok(b) => b.to_bytes(),
+                Err(e) => return bad(format!("body not read: {e}")),
+            };
+            let Ok(csv) = std::str::from_utf8(&bytes) else {
+                return bad("the body is not UTF-8 text".into());
+            };
+            answer(state.add_suppressions(&scope, csv))
+        }
+        Method::DELETE => match param(&query, "number") {
+            Ok(Some(n)) => answer(state.remove_suppression(&scope, &n)),
+            _ => bad("missing query parameter `number`".into()),
+        },
+        _ => {
+            let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD, POST, DELETE"));
+            r
+        }
     }
 }
 

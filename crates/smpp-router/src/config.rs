@@ -39,6 +39,17 @@ pub struct Config {
     pub routes: Vec<Rule>,
     /// How replies (MO) find their account.
     pub mo: Mo,
+    /// Suppression lists (CSV) loaded at start, each into a scope.
+    pub suppression_imports: Vec<SuppressionImport>,
+}
+
+/// A suppression list loaded at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuppressionImport {
+    /// The CSV file (relative: to the config file).
+    pub file: PathBuf,
+    /// Where its numbers go.
+    pub scope: crate::policy::Scope,
 }
 
 /// This node.
@@ -232,6 +243,15 @@ struct RawConfig {
     #[serde(default)]
     routes: Vec<Spanned<RawRoute>>,
     mo: Option<RawMo>,
+    #[serde(default)]
+    suppression_imports: Vec<Spanned<RawImport>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImport {
+    file: String,
+    scope: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -502,9 +522,14 @@ impl Config {
             source,
         })?;
         let mut config = Config::parse(&text)?;
-        if config.node.data_dir.is_relative() {
-            if let Some(dir) = path.parent() {
+        if let Some(dir) = path.parent() {
+            if config.node.data_dir.is_relative() {
                 config.node.data_dir = dir.join(&config.node.data_dir);
+            }
+            for imp in &mut config.suppression_imports {
+                if imp.file.is_relative() {
+                    imp.file = dir.join(&imp.file);
+                }
             }
         }
         Ok(config)
@@ -919,7 +944,34 @@ impl Config {
             }
         };
 
+        let mut suppression_imports = Vec::new();
+        for (i, imp) in raw.suppression_imports.iter().enumerate() {
+            let imp = imp.get_ref();
+            let scope = crate::consent::parse_scope_name(imp.scope.get_ref()).map_err(|e| {
+                c.err(
+                    format!("suppression_imports[{i}].scope"),
+                    &imp.scope.span(),
+                    e,
+                )
+            })?;
+            if let crate::policy::Scope::Account(_) = scope {
+                let id = imp.scope.get_ref().trim_start_matches("account:");
+                if !account_ids.contains(id) {
+                    return Err(c.err(
+                        format!("suppression_imports[{i}].scope"),
+                        &imp.scope.span(),
+                        format!("no account has system_id {id:?}"),
+                    ));
+                }
+            }
+            suppression_imports.push(SuppressionImport {
+                file: PathBuf::from(&imp.file),
+                scope,
+            });
+        }
+
         Ok(Config {
+            suppression_imports,
             node,
             smpp,
             metrics_listen,

@@ -42,6 +42,24 @@ pub fn account_scope(system_id: &str) -> u32 {
     h
 }
 
+/// A scope as the admin API and the config write it: `global`, `account:SYSTEM_ID` or
+/// `sender:NUMBER`.
+///
+/// # Errors
+/// A message saying what is expected.
+pub fn parse_scope_name(text: &str) -> Result<Scope, String> {
+    match text.split_once(':') {
+        None if text == "global" => Ok(Scope::Global),
+        Some(("account", id)) if !id.is_empty() => Ok(Scope::Account(account_scope(id))),
+        Some(("sender", n)) => pack_number(n.as_bytes())
+            .map(Scope::Sender)
+            .ok_or_else(|| format!("{n:?} is not a phone number")),
+        _ => Err(format!(
+            "{text:?} is not a scope: global, account:SYSTEM_ID or sender:NUMBER"
+        )),
+    }
+}
+
 /// What an MO asks of the router besides being passed to the account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -396,5 +414,16 @@ mod tests {
         }
         assert_eq!(parse_scope("x1"), None);
         assert_ne!(account_scope("acme"), account_scope("acmf"));
+        assert_eq!(parse_scope_name("global"), Ok(Scope::Global));
+        assert_eq!(
+            parse_scope_name("account:acme"),
+            Ok(Scope::Account(account_scope("acme")))
+        );
+        assert_eq!(
+            parse_scope_name("sender:+12345"),
+            Ok(Scope::Sender(n("12345")))
+        );
+        assert!(parse_scope_name("sender:abc").is_err());
+        assert!(parse_scope_name("planet").is_err());
     }
 }

@@ -4,8 +4,9 @@
 //! binds); SIGTERM or SIGINT stops accepting, unbinds customers, lets requests in flight finish
 //! within a deadline, closes the store (its last group commit included) and returns.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use smpp_session::Role;
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::admin::{self, AdminState};
 use crate::config::Config;
+use crate::consent::Consent;
 use crate::metrics::Metrics;
 use crate::router::Router;
 use crate::Error;
@@ -37,6 +39,8 @@ pub struct Daemon {
     store: Arc<EmbeddedStore>,
     sims: Vec<SimHandle>,
     stop: watch::Sender<bool>,
+    accounts: Accounts,
+    consent: Arc<Consent>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -86,6 +90,20 @@ impl Daemon {
             sims.push(sim);
         }
 
+        let consent = Arc::new(Consent::open(dir)?);
+        let accounts: Accounts = Arc::new(RwLock::new(account_ids(&config)));
+        for imp in &config.suppression_imports {
+            let text = std::fs::read_to_string(&imp.file).map_err(|e| {
+                Error::Start(format!("suppression import {}: {e}", imp.file.display()))
+            })?;
+            let (added, bad) = consent
+                .import_csv(imp.scope, &text)
+                .map_err(|e| Error::Start(format!("opt-out list: {e}")))?;
+            for b in &bad {
+                tracing::warn!(file = %imp.file.display(), line = b.line, reason = %b.reason, "suppression row skipped");
+            }
+            tracing::info!(file = %imp.file.display(), added, skipped = bad.len(), "suppression list imported");
+        }
         let metrics = Arc::new(Metrics::new());
         let router = Router::start(&config, store.clone() as Arc<dyn Store>, metrics.clone());
         let admin = TcpListener::bind(config.metrics_listen)
@@ -109,7 +127,13 @@ impl Daemon {
                 metrics.pdu_observer(),
                 stopped.clone(),
             )),
-            tokio::spawn(serve_admin(admin, metrics, router.clone())),
+            tokio::spawn(serve_admin(
+                admin,
+                metrics,
+                router.clone(),
+                consent.clone(),
+                accounts.clone(),
+            )),
             tokio::spawn(sweep(store.clone(), stopped)),
         ];
         tracing::info!(%smpp_addr, %admin_addr, "smpp-router started");
@@ -121,6 +145,8 @@ impl Daemon {
             store,
             sims,
             stop,
+            accounts,
+            consent,
             tasks,
         })
     }
@@ -132,8 +158,16 @@ impl Daemon {
     pub fn reload(&self) -> Result<(), Error> {
         let config = Config::load(&self.config_path)?;
         self.router.apply(&config);
+        if let Ok(mut a) = self.accounts.write() {
+            *a = account_ids(&config);
+        }
         tracing::info!("configuration reloaded");
         Ok(())
+    }
+
+    /// The opt-out list.
+    pub fn consent(&self) -> &Arc<Consent> {
+        &self.consent
     }
 
     /// The router, for the admin listener and tests.
@@ -214,24 +248,99 @@ async fn serve_smpp(
     }
 }
 
-async fn serve_admin(listener: TcpListener, metrics: Arc<Metrics>, router: Arc<Router>) {
-    if let Err(e) = admin::serve(listener, metrics, Arc::new(AdminView(router))).await {
+async fn serve_admin(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    router: Arc<Router>,
+    consent: Arc<Consent>,
+    accounts: Accounts,
+) {
+    let view = AdminView {
+        router,
+        consent,
+        accounts,
+    };
+    if let Err(e) = admin::serve(listener, metrics, Arc::new(view)).await {
         tracing::error!(error = %e, "admin listener failed");
     }
 }
 
 /// What the admin endpoints show of the router.
-struct AdminView(Arc<Router>);
+struct AdminView {
+    router: Arc<Router>,
+    consent: Arc<Consent>,
+    /// The configured system_ids, kept current by reloads.
+    accounts: Accounts,
+}
+
+/// The configured system_ids.
+type Accounts = Arc<RwLock<HashSet<String>>>;
+
+fn account_ids(config: &Config) -> HashSet<String> {
+    config
+        .accounts
+        .iter()
+        .map(|a| a.system_id.clone())
+        .collect()
+}
+
+impl AdminView {
+    fn scope(&self, text: &str) -> Result<crate::policy::Scope, String> {
+        let scope = crate::consent::parse_scope_name(text)?;
+        if let Some(id) = text.strip_prefix("account:") {
+            let known = self
+                .accounts
+                .read()
+                .map(|a| a.contains(id))
+                .unwrap_or(false);
+            if !known {
+                return Err(format!("no account has system_id {id:?}"));
+            }
+        }
+        Ok(scope)
+    }
+}
 
 impl AdminState for AdminView {
     fn ready(&self) -> bool {
-        self.0.ready()
+        self.router.ready()
+    }
+
+    fn suppressions(&self, scope: &str, limit: usize) -> Result<serde_json::Value, String> {
+        let numbers: Vec<String> = self
+            .consent
+            .list(self.scope(scope)?, limit)
+            .into_iter()
+            .map(crate::policy::unpack_number)
+            .collect();
+        Ok(serde_json::json!({ "scope": scope, "numbers": numbers }))
+    }
+
+    fn add_suppressions(&self, scope: &str, csv: &str) -> Result<serde_json::Value, String> {
+        let (added, bad) = self
+            .consent
+            .import_csv(self.scope(scope)?, csv)
+            .map_err(|e| format!("not stored: {e}"))?;
+        let bad: Vec<_> = bad
+            .iter()
+            .map(|b| serde_json::json!({ "line": b.line, "reason": b.reason }))
+            .collect();
+        Ok(serde_json::json!({ "scope": scope, "added": added, "bad_rows": bad }))
+    }
+
+    fn remove_suppression(&self, scope: &str, number: &str) -> Result<serde_json::Value, String> {
+        let scope_v = self.scope(scope)?;
+        let n = crate::policy::pack_number(number.as_bytes())
+            .ok_or_else(|| format!("{number:?} is not a phone number"))?;
+        let removed = self
+            .consent
+            .change(false, &[(scope_v, n)])
+            .map_err(|e| format!("not stored: {e}"))?;
+        Ok(serde_json::json!({ "scope": scope, "number": number, "removed": removed == 1 }))
     }
 
     fn binds(&self) -> serde_json::Value {
-        let connectors: Vec<_> = self
-            .0
-            .connectors()
+        let connectors: Vec<_> = self.router.connectors()
             .iter()
             .map(|c| {
                 let shards: Vec<_> = c
@@ -260,7 +369,7 @@ impl AdminState for AdminView {
     }
 
     fn resolve(&self, account: &str, dst: &str) -> Option<serde_json::Value> {
-        let (route, connectors) = self.0.resolve(account, dst)?;
+        let (route, connectors) = self.router.resolve(account, dst)?;
         Some(serde_json::json!({
             "account": account,
             "dst": dst,

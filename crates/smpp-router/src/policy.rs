@@ -75,6 +75,12 @@ pub fn pack_number(number: &[u8]) -> Option<u64> {
     )
 }
 
+/// The digits of a packed number (see [`pack_number`]).
+pub fn unpack_number(packed: u64) -> String {
+    let s = packed.to_string();
+    s.get(1..).unwrap_or("").to_owned()
+}
+
 /// Whose opt-out list an entry is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -246,6 +252,10 @@ mod tests {
         assert_eq!(pack_number(b"12a"), None);
         assert_eq!(pack_number(b"1234567890123456789"), None);
         assert!(pack_number(b"123456789012345678").is_some());
+        assert_eq!(
+            pack_number(b"0044").map(unpack_number).as_deref(),
+            Some("0044")
+        );
     }
 
     #[test]

@@ -563,3 +563,91 @@ async fn metrics_and_admin_show_what_happened() {
     esme.shutdown().await;
     d.shutdown().await;
 }
+
+/// Sends `method path` with `body` to the admin listener: (status code, body).
+async fn request(d: &Daemon, method: &str, path: &str, body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(d.admin_addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let code = out[9..12].parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (code, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppression_lists_are_imported_at_start_and_managed_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    std::fs::write(
+        dir.path().join("dnc.csv"),
+        "number,source\n+15550001,carrier\nbogus,x\n15550002\n",
+    )
+    .unwrap();
+    let text = format!(
+        "{}\n[[suppression_imports]]\nfile = \"dnc.csv\"\nscope = \"global\"\n",
+        config_text(dir.path(), &a, &b, "", SPLIT)
+    );
+    let d = daemon(dir.path(), &text).await;
+    let numbers = |body: &str| {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let mut n: Vec<String> = v["numbers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let (code, body) = request(&d, "GET", "/v1/suppressions?scope=global", "").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(numbers(&body), ["15550001", "15550002"]);
+
+    // An upload: good rows added, bad rows reported by line.
+    let (code, body) = request(
+        &d,
+        "POST",
+        "/v1/suppressions?scope=account:demo",
+        "15550003\n12x\n+15550004\n",
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["added"], 2);
+    assert_eq!(v["bad_rows"][0]["line"], 2);
+    let (code, _) = request(
+        &d,
+        "DELETE",
+        "/v1/suppressions?scope=account:demo&number=15550003",
+        "",
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, body) = request(&d, "GET", "/v1/suppressions?scope=account:ghost", "").await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("ghost"));
+    d.shutdown().await;
+
+    // The list outlives the process.
+    let d = daemon(dir.path(), &text).await;
+    let (_, body) = request(&d, "GET", "/v1/suppressions?scope=account:demo", "").await;
+    assert_eq!(numbers(&body), ["15550004"]);
+    assert!(d.consent().blocks(
+        smpp_router::consent::account_scope("demo"),
+        b"ACME",
+        b"15550004"
+    ));
+    d.shutdown().await;
+}
