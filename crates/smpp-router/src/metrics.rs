@@ -379,6 +379,18 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AccountKindLabels {
+    account: Name,
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AccountReasonLabels {
+    account: Name,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ConnectorReasonLabels {
     connector: Name,
     reason: &'static str,
@@ -431,6 +443,8 @@ pub struct Metrics {
     mo: Family<ReasonLabels, Counter>,
     failed_binds: Family<ReasonLabels, Counter>,
     no_route: Family<AccountLabels, Counter>,
+    consent: Family<AccountKindLabels, Counter>,
+    refused: Family<AccountReasonLabels, Counter>,
     customer_binds: Family<AccountLabels, Gauge>,
     pdus_cache: Cache<Counter>,
     submits_cache: Cache<Counter>,
@@ -480,6 +494,8 @@ impl Metrics {
             mo: Family::default(),
             failed_binds: Family::default(),
             no_route: Family::default(),
+            consent: Family::default(),
+            refused: Family::default(),
             customer_binds: Family::default(),
             registry: Registry::default(),
             pdus_cache: Cache::default(),
@@ -603,6 +619,16 @@ impl Metrics {
             "no_route",
             "Customer submits that matched no route",
             m.no_route.clone(),
+        );
+        r.register(
+            "consent",
+            "Replies that changed or asked about consent, by account and kind (opt_out, opt_in, help)",
+            m.consent.clone(),
+        );
+        r.register(
+            "refused",
+            "Customer submits refused by policy, by account and reason (opted_out)",
+            m.refused.clone(),
         );
         r.register(
             "customer_binds",
@@ -837,6 +863,25 @@ impl Metrics {
         self.failed_binds
             .get_or_create(&ReasonLabels { reason })
             .inc();
+    }
+
+    /// `smpp_consent_total{account,kind}`: a STOP (`opt_out`), START (`opt_in`) or HELP
+    /// (`help`) reply handled for `account`.
+    pub fn consent(&self, account: &str, kind: &'static str) {
+        let labels = AccountKindLabels {
+            account: self.name(account),
+            kind,
+        };
+        self.consent.get_or_create(&labels).inc();
+    }
+
+    /// `smpp_refused_total{account,reason}`: a submit refused by policy.
+    pub fn refused(&self, account: &str, reason: &'static str) {
+        let labels = AccountReasonLabels {
+            account: self.name(account),
+            reason,
+        };
+        self.refused.get_or_create(&labels).inc();
     }
 
     /// `smpp_no_route_total{account}`: a submit that matched no route.
