@@ -327,6 +327,52 @@ impl Default for AccountConsent {
     }
 }
 
+/// The submit_sm that answers an MO with `text`: from the number the person wrote to, to the
+/// person, in GSM 7-bit when it can carry the text, else UCS-2, cut to one message (a reply
+/// is short; a cut is better than a second part that may arrive alone). No receipt is asked.
+pub fn reply_submit(mo: &smpp_pdu::DeliverSm, text: &str) -> smpp_pdu::SubmitSm {
+    use smpp_pdu::text::{self, Alphabet};
+    let plan = text::choose(text);
+    let limit = match plan.alphabet {
+        Alphabet::Gsm7 => 160,
+        _ => 70,
+    };
+    // Cut on a character boundary, counting the alphabet's units (a GSM escape counts two,
+    // a character outside the BMP two UTF-16 units).
+    let mut cut = String::new();
+    let mut units = 0;
+    for ch in text.chars() {
+        let mut one = [0u8; 4];
+        let cost = match plan.alphabet {
+            Alphabet::Gsm7 => {
+                smpp_pdu::text::gsm7::septet_len(ch.encode_utf8(&mut one)).unwrap_or(2)
+            }
+            _ => ch.len_utf16(),
+        };
+        if units + cost > limit {
+            break;
+        }
+        units += cost;
+        cut.push(ch);
+    }
+    let mut body = bytes::BytesMut::new();
+    let data_coding = match text::encode(&cut, plan.alphabet, &mut body) {
+        Ok(_) => plan.data_coding,
+        Err(_) => {
+            body.clear();
+            let _ = text::encode(&cut, Alphabet::Ucs2, &mut body);
+            smpp_pdu::DataCoding::UCS2
+        }
+    };
+    smpp_pdu::SubmitSm {
+        source: mo.dest.clone(),
+        dest: mo.source.clone(),
+        data_coding,
+        short_message: body.freeze(),
+        ..Default::default()
+    }
+}
+
 /// What STOP, START and HELP are answered with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replies {
@@ -405,6 +451,33 @@ mod tests {
         );
         assert_eq!(c.len(), 1);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_reply_goes_back_to_the_person_in_one_message() {
+        use bytes::Bytes;
+        use smpp_pdu::{Address, DeliverSm, Npi, Ton};
+        let mo = DeliverSm {
+            source: Address::new(Ton(1), Npi(1), Bytes::from_static(b"15550001")),
+            dest: Address::new(Ton(3), Npi(0), Bytes::from_static(b"12345")),
+            short_message: Bytes::from_static(b"STOP"),
+            ..Default::default()
+        };
+        let r = reply_submit(&mo, "You are unsubscribed {ACME}.");
+        assert_eq!(
+            (&r.source.addr[..], &r.dest.addr[..]),
+            (&b"12345"[..], &b"15550001"[..])
+        );
+        assert_eq!(r.data_coding, smpp_pdu::DataCoding(0));
+        let mut back = String::new();
+        smpp_pdu::text::decode(&r.short_message, r.data_coding, &mut back);
+        assert_eq!(back, "You are unsubscribed {ACME}.");
+        let long = "x".repeat(300);
+        assert_eq!(reply_submit(&mo, &long).short_message.len(), 160);
+        let ucs = "Désinscrit ✓ ".repeat(10);
+        let r = reply_submit(&mo, &ucs);
+        assert_eq!(r.data_coding, smpp_pdu::DataCoding::UCS2);
+        assert!(r.short_message.len() <= 140);
     }
 
     #[test]
