@@ -13,6 +13,7 @@
 //! - [`receipts`]: a carrier's receipt read, and rewritten to our id for the customer.
 //! - [`mo`]: which account a reply (MO) belongs to.
 //! - [`consent`]: the durable opt-out list and what STOP, START and HELP do.
+//! - [`local_time`]: a recipient's local time from the number, for quiet hours.
 //! - [`policy`]: consent — STOP/START/HELP replies, suppression lists and their CSV import.
 
 pub mod access;
@@ -24,6 +25,7 @@ pub mod consent;
 pub mod daemon;
 mod error;
 pub mod ids;
+pub mod local_time;
 pub mod metrics;
 pub mod mo;
 pub mod policy;
