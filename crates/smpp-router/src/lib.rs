@@ -14,11 +14,13 @@
 //! - [`mo`]: which account a reply (MO) belongs to.
 //! - [`consent`]: the durable opt-out list and what STOP, START and HELP do.
 //! - [`local_time`]: a recipient's local time from the number, for quiet hours.
+//! - [`caps`]: frequency caps on marketing per recipient and account.
 //! - [`policy`]: consent — STOP/START/HELP replies, suppression lists and their CSV import.
 
 pub mod access;
 pub mod accounts;
 pub mod admin;
+pub mod caps;
 pub mod config;
 pub mod connector;
 pub mod consent;
