@@ -314,6 +314,13 @@ struct RawConsent {
     start_words: Vec<String>,
     #[serde(default)]
     help_words: Vec<String>,
+    marketing: Option<bool>,
+    #[serde(default)]
+    marketing_service_types: Vec<String>,
+    quiet_hours: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    max_per_day: Option<Spanned<i64>>,
+    max_per_week: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -677,6 +684,33 @@ impl Config {
                             start: r.start_reply.clone().unwrap_or(d.replies.start),
                             help: r.help_reply.clone().unwrap_or(d.replies.help),
                         },
+                        marketing: r.marketing.unwrap_or(d.marketing),
+                        marketing_service_types: r.marketing_service_types.clone(),
+                        quiet_hours: match &r.quiet_hours {
+                            None => d.quiet_hours,
+                            Some(q) if q.get_ref() == "off" => None,
+                            Some(q) => Some(parse_window(q.get_ref()).ok_or_else(|| {
+                                c.err(
+                                    key("consent.quiet_hours"),
+                                    &q.span(),
+                                    format!("{:?} is not a window such as \"08:00-21:00\" (or \"off\")", q.get_ref()),
+                                )
+                            })?),
+                        },
+                        timezone: match &r.timezone {
+                            None => d.timezone,
+                            Some(z) => jiff::tz::TimeZone::get(z.get_ref()).map_err(|_| {
+                                c.err(
+                                    key("consent.timezone"),
+                                    &z.span(),
+                                    format!("{:?} is not an IANA time zone such as \"America/New_York\"", z.get_ref()),
+                                )
+                            })?,
+                        },
+                        caps: crate::caps::Limits {
+                            per_day: c.opt_int(&key("consent.max_per_day"), r.max_per_day.as_ref(), 1..1_000_001)?,
+                            per_week: c.opt_int(&key("consent.max_per_week"), r.max_per_week.as_ref(), 1..1_000_001)?,
+                        },
                     }
                 }
             };
@@ -981,6 +1015,20 @@ impl Config {
             mo,
         })
     }
+}
+
+/// Reads `HH:MM-HH:MM`.
+fn parse_window(s: &str) -> Option<crate::local_time::Window> {
+    let (a, b) = s.split_once('-')?;
+    let time = |t: &str| {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
+        jiff::civil::Time::new(h, m, 0, 0).ok()
+    };
+    Some(crate::local_time::Window {
+        start: time(a)?,
+        end: time(b)?,
+    })
 }
 
 /// A phone number or prefix: digits, an optional leading `+`, at most 20.

@@ -301,7 +301,7 @@ impl Log {
 }
 
 /// One account's consent settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AccountConsent {
     /// Refuse submits to people on its opt-out lists (transactional-only accounts may not).
     pub enforce: bool,
@@ -313,6 +313,27 @@ pub struct AccountConsent {
     pub keywords: Keywords,
     /// Its replies.
     pub replies: Replies,
+    /// All its traffic is marketing.
+    pub marketing: bool,
+    /// Submits with one of these service_types are marketing.
+    pub marketing_service_types: Vec<String>,
+    /// Marketing goes only inside this window of the recipient's local time (`None`: any time).
+    pub quiet_hours: Option<crate::local_time::Window>,
+    /// The zone for numbers whose prefix names no zone (or several, one of them this).
+    pub timezone: jiff::tz::TimeZone,
+    /// Marketing messages per recipient per day and per week.
+    pub caps: crate::caps::Limits,
+}
+
+impl AccountConsent {
+    /// True when a submit with this service_type is marketing.
+    pub fn is_marketing(&self, service_type: &[u8]) -> bool {
+        self.marketing
+            || self
+                .marketing_service_types
+                .iter()
+                .any(|s| s.as_bytes() == service_type)
+    }
 }
 
 impl Default for AccountConsent {
@@ -323,6 +344,11 @@ impl Default for AccountConsent {
             refuse_status: smpp_pdu::CommandStatus::X_R_APPN,
             keywords: Keywords::default(),
             replies: Replies::default(),
+            marketing: false,
+            marketing_service_types: Vec::new(),
+            quiet_hours: Some(crate::local_time::Window::default()),
+            timezone: jiff::tz::TimeZone::UTC,
+            caps: crate::caps::Limits::default(),
         }
     }
 }
