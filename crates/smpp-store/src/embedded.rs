@@ -10,13 +10,15 @@
 //!
 //! **Group commit.** Callers encode their records on their own task, send an operation to the
 //! committer thread and await a oneshot. The committer takes the first operation, then
-//! everything else already queued (up to a cap), applies each operation as its own atomic
-//! fjall batch (journal append, no fsync), then fsyncs the journal once and only then answers
-//! every caller in the group. Under load groups grow by themselves, so throughput is bounded by
-//! the disk's sequential bandwidth, not by its fsync latency; an idle store commits a lone
-//! write at once. Operations that read before they write (queue bounds, acks, expiry sweeps)
-//! run on the committer too, so they never race a concurrent write and need no locks of their
-//! own. A read on another task may see a write a few hundred microseconds before its fsync;
+//! everything else already queued (up to a cap), writes consecutive correlation puts, deletes
+//! and queue appends as one atomic fjall batch (one journal append, no fsync; a repeated key
+//! starts a new batch), applies each other operation as its own batch, then fsyncs the journal
+//! once and only then answers every caller in the group. Under load groups grow by themselves,
+//! so throughput is bounded by the disk's sequential bandwidth, not by its fsync latency; an
+//! idle store commits a lone write at once. Operations that read before they write (queue
+//! bounds, acks, expiry sweeps) run on the committer too, so they never race a concurrent write
+//! and need no locks of their own; an append's bound check reads only the in-memory queue
+//! state, which a batch updates only once it is written. A read on another task may see a write a few hundred microseconds before its fsync;
 //! that is harmless (nobody was told it was durable yet) and saves a second copy of the data.
 //!
 //! **Reads** (lookups, peeks) run on the caller's task: they are served from the memtable or
@@ -145,7 +147,8 @@ struct QueueState {
 
 type Done<T> = oneshot::Sender<Result<T>>;
 
-/// Blind writes (correlation puts and deletes) of several operations in one fjall batch.
+/// Writes of several operations in one fjall batch: correlation puts and deletes, and queue
+/// appends (whose only read is the in-memory queue state).
 #[derive(Default)]
 struct Merged {
     batch: Option<fjall::Batch>,
@@ -154,6 +157,10 @@ struct Merged {
     hasher: std::collections::hash_map::RandomState,
     /// Indexes of the replies whose writes are in `batch`.
     members: Vec<usize>,
+    /// Queue metadata after the appends in `batch`, written once per queue when the batch is
+    /// committed (a batch must not hold one key twice), and only then made visible in
+    /// `Shared::queues`, so a peek never sees a length or seq whose entries are not written.
+    metas: HashMap<String, QueueMeta>,
 }
 
 impl Merged {
@@ -564,14 +571,14 @@ impl Shared {
     fn apply(&self, op: Op) -> Reply {
         match op {
             // `commit_group` merges these; alone, they are a batch of one.
-            op @ (Op::PutCorr { .. } | Op::DelCorr { .. }) => {
+            op @ (Op::PutCorr { .. } | Op::DelCorr { .. } | Op::Append { .. }) => {
                 let mut merged = Merged::default();
                 let mut replies = Vec::with_capacity(1);
                 let _ = self.merge(op, &mut merged, &mut replies);
                 self.flush(&mut merged, &mut replies);
                 match replies.pop() {
                     Some(reply) => reply,
-                    None => unreachable!("merge always replies to a blind write"),
+                    None => unreachable!("merge always replies to a mergeable write"),
                 }
             }
             Op::ExpireCorr {
@@ -579,18 +586,6 @@ impl Shared {
                 limit,
                 done,
             } => Reply::Count(done, self.expire_corr(now_ms, limit)),
-            Op::Append {
-                account,
-                prefix,
-                payloads,
-                now_ms,
-                expires_ms,
-                max_len,
-                done,
-            } => Reply::Seqs(
-                done,
-                self.append(account, &prefix, &payloads, now_ms, expires_ms, max_len),
-            ),
             Op::Ack {
                 account,
                 prefix,
@@ -605,10 +600,12 @@ impl Shared {
         }
     }
 
-    /// Adds a blind write (correlation put or delete) to the merged batch and its reply to
-    /// `replies`; gives any other operation back. Blind writes of many callers share one fjall
-    /// batch (one journal append) as long as no key repeats in it: a fjall batch gives all its
-    /// items one seqno, so a repeated key would have no defined winner.
+    /// Adds a mergeable write (correlation put or delete, queue append) to the merged batch and
+    /// its reply to `replies`; gives any other operation back. These writes of many callers
+    /// share one fjall batch (one journal append) as long as no key repeats in it: a fjall
+    /// batch gives all its items one seqno, so a repeated key would have no defined winner.
+    /// Appends read only the in-memory queue state (their bound check and seqs); each queue's
+    /// metadata is written once, at the flush.
     fn merge(&self, op: Op, merged: &mut Merged, replies: &mut Vec<Reply>) -> Option<Op> {
         match op {
             Op::PutCorr { items, done } => {
@@ -645,25 +642,90 @@ impl Shared {
                 replies.push(Reply::Unit(done, Ok(())));
                 None
             }
+            Op::Append {
+                account,
+                prefix,
+                payloads,
+                now_ms,
+                expires_ms,
+                max_len,
+                done,
+            } => {
+                // The queue as the appends already in this batch left it.
+                let meta = match merged.metas.get(&account) {
+                    Some(m) => *m,
+                    None => lock(&self.queues)
+                        .get(&account)
+                        .map(|s| s.meta)
+                        .unwrap_or_default(),
+                };
+                let adding = payloads.len() as u64;
+                if meta.len.saturating_add(adding) > max_len {
+                    let full = StoreError::QueueFull {
+                        account,
+                        len: meta.len,
+                        max_len,
+                        adding: payloads.len(),
+                    };
+                    replies.push(Reply::Seqs(done, Err(full)));
+                    return None;
+                }
+                let seqs = meta.next_seq..meta.next_seq + adding;
+                let mut batch = merged.batch.take().unwrap_or_else(|| self.keyspace.batch());
+                for (seq, p) in seqs.clone().zip(&payloads) {
+                    batch.insert(
+                        &self.pending,
+                        record::pending_key(&prefix, seq),
+                        record::encode_pending(now_ms, expires_ms, p),
+                    );
+                }
+                merged.batch = Some(batch);
+                merged.metas.insert(
+                    account,
+                    QueueMeta {
+                        next_seq: seqs.end,
+                        len: meta.len + adding,
+                    },
+                );
+                merged.members.push(replies.len());
+                replies.push(Reply::Seqs(done, Ok(seqs)));
+                None
+            }
             op => Some(op),
         }
     }
 
-    /// Commits the merged blind writes; if that fails, each of their callers gets the error.
+    /// Commits the merged writes; if that fails, each of their callers gets the error and the
+    /// queues keep the state they had (their seqs were not used).
     fn flush(&self, merged: &mut Merged, replies: &mut [Reply]) {
         merged.keys.clear();
         let members = std::mem::take(&mut merged.members);
-        let Some(batch) = merged.batch.take() else {
+        let metas = std::mem::take(&mut merged.metas);
+        let Some(mut batch) = merged.batch.take() else {
             return;
         };
-        if let Err(e) = batch.commit() {
-            let message = e.to_string();
-            for i in members {
-                if let Some(Reply::Unit(_, r)) = replies.get_mut(i) {
-                    *r = Err(StoreError::Commit {
-                        path: self.path.clone(),
-                        message: message.clone(),
-                    });
+        for (account, meta) in &metas {
+            batch.insert(&self.meta, account.as_bytes(), record::encode_meta(*meta));
+        }
+        match batch.commit() {
+            Ok(()) => {
+                let mut queues = lock(&self.queues);
+                for (account, meta) in metas {
+                    queues.entry(account).or_default().meta = meta;
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                let err = || StoreError::Commit {
+                    path: self.path.clone(),
+                    message: message.clone(),
+                };
+                for i in members {
+                    match replies.get_mut(i) {
+                        Some(Reply::Unit(_, r)) => *r = Err(err()),
+                        Some(Reply::Seqs(_, r)) => *r = Err(err()),
+                        _ => {}
+                    }
                 }
             }
         }
@@ -711,52 +773,6 @@ impl Shared {
             self.expiry_floor.fetch_max(f, Ordering::Relaxed);
         }
         Ok(dropped)
-    }
-
-    fn append(
-        &self,
-        account: String,
-        prefix: &[u8],
-        payloads: &[Bytes],
-        now_ms: u64,
-        expires_ms: u64,
-        max_len: u64,
-    ) -> Result<Range<u64>> {
-        let mut queues = lock(&self.queues);
-        let state = queues.get(&account).copied().unwrap_or_default();
-        let adding = payloads.len() as u64;
-        if state.meta.len.saturating_add(adding) > max_len {
-            return Err(StoreError::QueueFull {
-                account,
-                len: state.meta.len,
-                max_len,
-                adding: payloads.len(),
-            });
-        }
-        let first = state.meta.next_seq;
-        let seqs = first..first + adding;
-        let meta = QueueMeta {
-            next_seq: seqs.end,
-            len: state.meta.len + adding,
-        };
-        let mut batch = self.keyspace.batch();
-        for (seq, p) in seqs.clone().zip(payloads) {
-            batch.insert(
-                &self.pending,
-                record::pending_key(prefix, seq),
-                record::encode_pending(now_ms, expires_ms, p),
-            );
-        }
-        batch.insert(&self.meta, account.as_bytes(), record::encode_meta(meta));
-        batch.commit().map_err(self.engine())?;
-        queues.insert(
-            account,
-            QueueState {
-                meta,
-                head: state.head,
-            },
-        );
-        Ok(seqs)
     }
 
     fn ack(&self, account: &str, prefix: &[u8], mut seqs: Vec<u64>) -> Result<usize> {
