@@ -250,6 +250,51 @@ impl Connector {
         }
     }
 
+    /// [`Connector::submit`] for a message of one part (the common case), without the
+    /// per-message vectors and join of the general path.
+    ///
+    /// # Errors
+    /// As [`Connector::submit`].
+    pub async fn submit_one(
+        &self,
+        body: Body,
+        sticky: Option<u64>,
+        deadline: Instant,
+    ) -> Result<Pdu, SubmitError> {
+        let Ok(_slot) = self.queue.try_acquire() else {
+            return Err(SubmitError::QueueFull);
+        };
+        self.wait_for_tps(1, deadline).await?;
+        // Allocated only when a bind drops under the message.
+        let mut tried: Vec<bool> = Vec::new();
+        loop {
+            let Some(shard) = self.pick(&tried, sticky) else {
+                return Err(SubmitError::NoBind);
+            };
+            let link = self.shards[shard].tx.link();
+            let Ok(result) = tokio::time::timeout_at(deadline, link.send(body.clone())).await
+            else {
+                return Err(SubmitError::Timeout);
+            };
+            match result {
+                Ok(pdu) => return Ok(pdu),
+                Err(
+                    smpp_tokio::Error::ConnectionLost(_)
+                    | smpp_tokio::Error::NotConnected
+                    | smpp_tokio::Error::Stopped,
+                ) => {}
+                Err(smpp_tokio::Error::Timeout) => return Err(SubmitError::Timeout),
+                Err(smpp_tokio::Error::Throttled(_)) => return Err(SubmitError::Throttled),
+                Err(other) => return Err(SubmitError::Invalid(other.to_string())),
+            }
+            if tried.is_empty() {
+                tried = vec![false; self.shards.len()];
+            }
+            tried[shard] = true;
+            tracing::debug!(connector = %self.name, shard, "bind dropped mid-message; trying another");
+        }
+    }
+
     /// Waits for room under the connector-wide TPS limit.
     async fn wait_for_tps(&self, parts: u32, deadline: Instant) -> Result<(), SubmitError> {
         let Some(tps) = &self.tps else {
@@ -271,19 +316,21 @@ impl Connector {
     }
 
     /// The shard for `sticky` when it is bound and untried; otherwise the bound shard not yet
-    /// tried with the most free window, ties going round in turn.
+    /// tried with the most free window, ties going round in turn. `tried` may be empty (none
+    /// tried yet).
     fn pick(&self, tried: &[bool], sticky: Option<u64>) -> Option<usize> {
         let n = self.shards.len();
+        let tried = |i: usize| tried.get(i).copied().unwrap_or(false);
         if let Some(key) = sticky {
             let i = (key % n as u64) as usize;
-            if !tried[i] && self.shards[i].bound() {
+            if !tried(i) && self.shards[i].bound() {
                 return Some(i);
             }
         }
         let start = self.turn.fetch_add(1, Ordering::Relaxed);
         let mut best: Option<(usize, usize)> = None;
         for i in (0..n).map(|k| (start + k) % n) {
-            if tried[i] || !self.shards[i].bound() {
+            if tried(i) || !self.shards[i].bound() {
                 continue;
             }
             let free = self.window - self.shards[i].tx.link().in_flight(self.window);

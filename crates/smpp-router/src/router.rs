@@ -9,12 +9,14 @@
 //!    for; nothing else needs one.
 //! 3. A receipt from any bind of the carrier is looked up by (connector, carrier id as
 //!    written), rewritten to our id in the account's format, and appended to the account's
-//!    durable pending queue before the carrier gets its deliver_sm_resp. A receipt that comes
-//!    before the ack that names it is held (its deliver_sm_resp too) until the record lands
-//!    or a grace period ends; then it is acked to the carrier and counted as unknown.
+//!    durable pending queue before the carrier gets its deliver_sm_resp. A final receipt's
+//!    record is then deleted, many at once by a background task (late is harmless: records
+//!    expire anyway). A receipt that comes before the ack that names it is parked in the
+//!    connector's durable orphan queue (and the carrier answered) until the record lands or a
+//!    grace period ends; then it is counted as unknown.
 //! 4. Replies (MO) are routed to an account ([`MoTable`]) and queued the same way.
 //! 5. One deliverer task per account drains its queue, oldest first, over the account's bound
-//!    receiver and transceiver binds; an entry leaves the queue only when the customer answered
+//!    receiver and transceiver binds (at most 64 unanswered per bind); an entry leaves the queue only when the customer answered
 //!    ESME_ROK, so a customer that is away, slow or disconnects mid-way loses nothing.
 //!
 //! The tables (accounts, routes, connectors) sit behind one lock as an `Arc` swapped whole on
@@ -28,10 +30,12 @@ use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
+use futures_util::stream::FuturesUnordered;
+use futures_util::StreamExt;
 use smpp_pdu::concat::Udh;
 use smpp_pdu::{Body, CommandStatus, DecodeOptions, DeliverSm, MessageIdResp, Pdu, SubmitSm};
 use smpp_session::BindKind;
-use smpp_store::{Correlation, CorrelationKey, QueuePolicy, Store};
+use smpp_store::{Correlation, CorrelationKey, PendingEntry, QueuePolicy, Store};
 use smpp_tokio::{Connection, Incoming, Link, Throttle};
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::time::Instant;
@@ -51,12 +55,20 @@ const ORPHAN_GRACE: Duration = Duration::from_secs(600);
 const SUBMITS_PER_CONNECTION: usize = 1024;
 /// Entries a deliverer sends before waiting for their answers.
 const DELIVER_BATCH: usize = 1024;
+/// deliver_sm a deliverer keeps unanswered on one customer link. Customers' own windows are
+/// often smaller than ours; flooding one with more requests than it expects makes it refuse
+/// or stall (smpp-tokio's ESME, for one, then fails its own submits with "window full").
+const DELIVER_IN_FLIGHT: usize = 64;
 /// How long queued receipts and MO wait for their customer.
 const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
 /// Conversations remembered for reply routing.
 const CONVERSATIONS: usize = 1_000_000;
 /// Most entries one account's queue holds.
 const PENDING_MAX: u64 = 1_000_000;
+/// How often the records of delivered final receipts are deleted, in one batch.
+const DELETE_EVERY: Duration = Duration::from_millis(50);
+/// Deletes gathered before they are written at once, whatever the time.
+const DELETE_BATCH: usize = 4096;
 
 /// A submit's outcome: the status for the customer, our message id when accepted, and the
 /// connector that answered (for metrics).
@@ -101,6 +113,10 @@ pub struct Router {
     conversations: Mutex<Conversations>,
     /// Per connector: its orphan task's wake-up, and whether receipts are parked.
     orphans: Mutex<HashMap<String, Orphans>>,
+    /// Records whose final receipt is queued for the customer, to delete in one batch.
+    doomed: Mutex<Vec<CorrelationKey>>,
+    /// Wakes the deleter early when `doomed` is large.
+    doomed_full: Notify,
 }
 
 impl std::fmt::Debug for Router {
@@ -135,13 +151,47 @@ impl Router {
             wake: Mutex::new(HashMap::new()),
             deliverers: Mutex::new(std::collections::HashSet::new()),
             orphans: Mutex::new(HashMap::new()),
+            doomed: Mutex::new(Vec::new()),
+            doomed_full: Notify::new(),
             conversations: Mutex::new(Conversations::new(
                 config.mo.conversation_window,
                 CONVERSATIONS,
             )),
         });
         router.apply(config);
+        router.spawn_deleter();
         router
+    }
+
+    /// The task that deletes the records of delivered final receipts, every
+    /// [`DELETE_EVERY`] (or sooner when [`DELETE_BATCH`] gathered) in one store call: one
+    /// commit for many receipts instead of one each. A record deleted late, or never (its
+    /// delete was pending at a crash), is harmless: it expires after its retention, and a
+    /// repeated receipt it would still match is delivered again, as at-least-once allows.
+    fn spawn_deleter(self: &Arc<Self>) {
+        let router = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut keys = Vec::new();
+            loop {
+                let Some(r) = router.upgrade() else {
+                    return;
+                };
+                let _ = tokio::time::timeout(DELETE_EVERY, r.doomed_full.notified()).await;
+                std::mem::swap(
+                    &mut keys,
+                    &mut *r
+                        .doomed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
+                if !keys.is_empty() {
+                    if let Err(e) = r.store.delete_correlations(&keys).await {
+                        tracing::warn!(error = %e, "correlation records not deleted; they will expire");
+                    }
+                    keys.clear();
+                }
+            }
+        });
     }
 
     /// Applies a (re)loaded configuration: accounts, routes and connectors. Connectors whose
@@ -423,12 +473,12 @@ impl Router {
             let Some(connector) = tables.connectors.get(usize::from(cid.0)) else {
                 continue;
             };
-            let answers = connector
-                .submit(vec![Body::SubmitSm(outgoing.clone())], sticky, deadline)
+            let answer = connector
+                .submit_one(Body::SubmitSm(outgoing.clone()), sticky, deadline)
                 .await;
-            let answer = match answers {
-                Ok(mut a) if !a.is_empty() => a.swap_remove(0),
-                Ok(_) | Err(SubmitError::NoBind) => continue,
+            let answer = match answer {
+                Ok(a) => a,
+                Err(SubmitError::NoBind) => continue,
                 Err(SubmitError::QueueFull) => {
                     self.metrics.queue_full(connector.name());
                     status = CommandStatus::MSGQFUL;
@@ -580,7 +630,14 @@ impl Router {
                 .unwrap_or_default();
             self.metrics.receipt_time(&key.connector, took);
         }
-        let Some(account) = self.account(&record.account) else {
+        let format = {
+            let t = self.tables();
+            t.access
+                .index_of(record.account.as_bytes())
+                .and_then(|i| t.access.accounts().get(i))
+                .map(|a| a.id_format)
+        };
+        let Some(format) = format else {
             tracing::warn!(account = %record.account, "receipt for an account no longer configured");
             return true;
         };
@@ -588,21 +645,23 @@ impl Router {
             return true;
         };
         let mut buf = IdBuf::default();
-        let ours = MessageId(u64::from_be_bytes(raw)).render(account.id_format, &mut buf);
+        let ours = MessageId(u64::from_be_bytes(raw)).render(format, &mut buf);
         let rewritten = receipts::rewrite(d, ours);
         if !self
-            .enqueue(&account.system_id, Body::DeliverSm(rewritten))
+            .enqueue(&record.account, Body::DeliverSm(rewritten))
             .await
         {
             return false;
         }
         if state.is_some_and(smpp_pdu::MessageState::is_final) {
-            if let Err(e) = self
-                .store
-                .delete_correlations(std::slice::from_ref(key))
-                .await
-            {
-                tracing::warn!(error = %e, "correlation record not deleted; it will expire");
+            // Deleted in a batch by the deleter task (see `spawn_deleter`).
+            let mut doomed = self
+                .doomed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            doomed.push(key.clone());
+            if doomed.len() >= DELETE_BATCH {
+                self.doomed_full.notify_one();
             }
         }
         true
@@ -723,12 +782,6 @@ impl Router {
         }
     }
 
-    fn account(&self, system_id: &str) -> Option<Account> {
-        let t = self.tables();
-        let i = t.access.index_of(system_id.as_bytes())?;
-        t.access.accounts().get(i).cloned()
-    }
-
     /// A record landed: wake the connector's orphan task if receipts are parked.
     fn record_landed(&self, key: &CorrelationKey) {
         let (notify, flag) = self.orphans(&key.connector);
@@ -750,7 +803,7 @@ impl Router {
 
     /// Appends a deliver_sm to a durable queue.
     async fn enqueue_raw(&self, queue: &str, body: Body) -> bool {
-        let mut buf = BytesMut::new();
+        let mut buf = BytesMut::with_capacity(512);
         if body.encode(0, CommandStatus::OK, &mut buf).is_err() {
             return false;
         }
@@ -777,6 +830,9 @@ impl Router {
             .wake
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = w.get(account) {
+            return n.clone();
+        }
         w.entry(account.to_owned()).or_default().clone()
     }
 
@@ -848,24 +904,13 @@ impl Router {
         if entries.is_empty() {
             return false;
         }
-        let sends = entries.iter().enumerate().map(|(i, e)| {
-            let link = links[i % links.len()].clone();
-            let body = Pdu::decode(e.payload.clone(), &DecodeOptions::LENIENT).map(|p| p.body);
-            async move {
-                match body {
-                    Ok(body) => link.send(body).await.ok().map(|r| r.command_status),
-                    // Not ours to read any more (a format change): let it go.
-                    Err(_) => Some(CommandStatus::OK),
-                }
-            }
-        });
-        let results = join_all(sends).await;
-        let done: Vec<u64> = entries
+        // Entry i goes over link i % links, each link with at most DELIVER_IN_FLIGHT
+        // unanswered; the entries of one link go out in queue order.
+        let per_link = links
             .iter()
-            .zip(&results)
-            .filter(|(_, r)| **r == Some(CommandStatus::OK))
-            .map(|(e, _)| e.seq)
-            .collect();
+            .enumerate()
+            .map(|(k, link)| deliver_over(link, &entries, k, links.len()));
+        let done: Vec<u64> = join_all(per_link).await.concat();
         let all = done.len() == entries.len();
         if !done.is_empty() {
             if let Err(e) = self.store.ack_pending(account, &done).await {
@@ -881,6 +926,40 @@ impl Router {
         }
         true
     }
+}
+
+/// Sends `entries[start]`, `entries[start + step]`, … over `link`, in order, with at most
+/// [`DELIVER_IN_FLIGHT`] unanswered; returns the seqs the customer answered with ESME_ROK.
+async fn deliver_over(
+    link: &Link,
+    entries: &[PendingEntry],
+    start: usize,
+    step: usize,
+) -> Vec<u64> {
+    let mut in_flight = FuturesUnordered::new();
+    let mut done = Vec::new();
+    for e in entries.iter().skip(start).step_by(step) {
+        if in_flight.len() >= DELIVER_IN_FLIGHT {
+            if let Some(Some(seq)) = in_flight.next().await {
+                done.push(seq);
+            }
+        }
+        in_flight.push(deliver_one(link, e));
+    }
+    while let Some(answer) = in_flight.next().await {
+        done.extend(answer);
+    }
+    done
+}
+
+/// Sends one queued entry; its seq when the customer answered ESME_ROK.
+async fn deliver_one(link: &Link, e: &PendingEntry) -> Option<u64> {
+    let status = match Pdu::decode(e.payload.clone(), &DecodeOptions::LENIENT) {
+        Ok(pdu) => link.send(pdu.body).await.ok().map(|r| r.command_status),
+        // Not ours to read any more (a format change): let it go.
+        Err(_) => Some(CommandStatus::OK),
+    };
+    (status == Some(CommandStatus::OK)).then_some(e.seq)
 }
 
 /// The durable queue where a connector's receipts wait for their record. Its name is longer
