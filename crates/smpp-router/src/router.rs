@@ -116,7 +116,7 @@ pub struct Router {
     /// Records whose final receipt is queued for the customer, to delete in one batch.
     doomed: Mutex<Vec<CorrelationKey>>,
     /// Wakes the deleter early when `doomed` is large.
-    doomed_full: Notify,
+    doomed_full: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Router {
@@ -152,7 +152,7 @@ impl Router {
             deliverers: Mutex::new(std::collections::HashSet::new()),
             orphans: Mutex::new(HashMap::new()),
             doomed: Mutex::new(Vec::new()),
-            doomed_full: Notify::new(),
+            doomed_full: Arc::new(Notify::new()),
             conversations: Mutex::new(Conversations::new(
                 config.mo.conversation_window,
                 CONVERSATIONS,
@@ -170,13 +170,15 @@ impl Router {
     /// repeated receipt it would still match is delivered again, as at-least-once allows.
     fn spawn_deleter(self: &Arc<Self>) {
         let router = Arc::downgrade(self);
+        let full = self.doomed_full.clone();
         tokio::spawn(async move {
             let mut keys = Vec::new();
             loop {
+                // Waits without holding the router, so it never keeps a stopped one alive.
+                let _ = tokio::time::timeout(DELETE_EVERY, full.notified()).await;
                 let Some(r) = router.upgrade() else {
                     return;
                 };
-                let _ = tokio::time::timeout(DELETE_EVERY, r.doomed_full.notified()).await;
                 std::mem::swap(
                     &mut keys,
                     &mut *r
