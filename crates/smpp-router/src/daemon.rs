@@ -105,7 +105,12 @@ impl Daemon {
             tracing::info!(file = %imp.file.display(), added, skipped = bad.len(), "suppression list imported");
         }
         let metrics = Arc::new(Metrics::new());
-        let router = Router::start(&config, store.clone() as Arc<dyn Store>, metrics.clone());
+        let router = Router::start(
+            &config,
+            store.clone() as Arc<dyn Store>,
+            metrics.clone(),
+            consent.clone(),
+        );
         let admin = TcpListener::bind(config.metrics_listen)
             .await
             .map_err(|e| Error::Start(format!("metrics.listen {}: {e}", config.metrics_listen)))?;

@@ -41,11 +41,15 @@ use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::time::Instant;
 
 use crate::access::{Access, Brake};
+use crate::caps::{day_of, Caps};
 use crate::config::{self, Account, Config, ReceiptPolicy};
 use crate::connector::{Connector, SubmitError};
+use crate::consent::{account_scope, reply_submit, Consent};
 use crate::ids::{IdBuf, IdGenerator, MessageId};
+use crate::local_time::ZoneMap;
 use crate::metrics::Metrics;
 use crate::mo::{Conversations, MoTable};
+use crate::policy::{pack_number, Intent};
 use crate::receipts;
 use crate::routes::{Message, RouteTable};
 
@@ -61,6 +65,8 @@ const DELIVER_BATCH: usize = 1024;
 const DELIVER_IN_FLIGHT: usize = 64;
 /// How long queued receipts and MO wait for their customer.
 const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
+/// (account, recipient) pairs whose marketing counts are kept.
+const CAPPED_PAIRS: usize = 1_000_000;
 /// Conversations remembered for reply routing.
 const CONVERSATIONS: usize = 1_000_000;
 /// Most entries one account's queue holds.
@@ -111,6 +117,12 @@ pub struct Router {
     deliverers: Mutex<std::collections::HashSet<String>>,
     /// Who texted whom, for routing replies.
     conversations: Mutex<Conversations>,
+    /// The opt-out list.
+    consent: Arc<Consent>,
+    /// Numbers to time zones, for quiet hours.
+    zones: ZoneMap,
+    /// Marketing counts per recipient, for frequency caps.
+    caps: Mutex<Caps>,
     /// Per connector: its orphan task's wake-up, and whether receipts are parked.
     orphans: Mutex<HashMap<String, Orphans>>,
     /// Records whose final receipt is queued for the customer, to delete in one batch.
@@ -132,7 +144,12 @@ fn now_instant() -> Instant {
 impl Router {
     /// Builds the router over `store` and starts its connectors. Call [`Router::serve_customer`]
     /// for every customer connection.
-    pub fn start(config: &Config, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Arc<Router> {
+    pub fn start(
+        config: &Config,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        consent: Arc<Consent>,
+    ) -> Arc<Router> {
         let router = Arc::new(Router {
             tables: RwLock::new(Arc::new(Tables {
                 access: Arc::new(Access::new(Vec::new(), Brake::default())),
@@ -157,6 +174,9 @@ impl Router {
                 config.mo.conversation_window,
                 CONVERSATIONS,
             )),
+            consent,
+            zones: ZoneMap::new(),
+            caps: Mutex::new(Caps::new(CAPPED_PAIRS)),
         });
         router.apply(config);
         router.spawn_deleter();
@@ -450,6 +470,10 @@ impl Router {
                 self.metrics.customer_throttled(&account.system_id);
                 return (CommandStatus::THROTTLED, None, None);
             }
+        }
+        if let Some((status, reason)) = self.consent_refusal(account, sm) {
+            self.metrics.refused(&account.system_id, reason);
+            return (status, None, None);
         }
         let m = Message {
             account: account.system_id.as_bytes(),
@@ -758,6 +782,106 @@ impl Router {
             .clone()
     }
 
+    /// Why a submit must not go, by the account's consent settings: the recipient opted out,
+    /// it is marketing outside the recipient's daytime, or over their cap.
+    fn consent_refusal(
+        &self,
+        account: &Account,
+        sm: &SubmitSm,
+    ) -> Option<(CommandStatus, &'static str)> {
+        let policy = &account.consent;
+        let scope = account_scope(&account.system_id);
+        if policy.enforce && self.consent.blocks(scope, &sm.source.addr, &sm.dest.addr) {
+            return Some((policy.refuse_status, "opted_out"));
+        }
+        if !policy.is_marketing(&sm.service_type) {
+            return None;
+        }
+        if let Some(window) = policy.quiet_hours {
+            let now = jiff::Timestamp::now();
+            if self
+                .zones
+                .check(&sm.dest.addr, &policy.timezone, window, now)
+                .is_err()
+            {
+                // A temporary refusal: the customer may try again once it is daytime there.
+                return Some((CommandStatus::X_T_APPN, "quiet_hours"));
+            }
+        }
+        let recipient = pack_number(&sm.dest.addr)?;
+        let day = day_of(SystemTime::now());
+        let over = self
+            .caps
+            .lock()
+            .map(|mut c| c.take(scope, recipient, day, policy.caps).is_err())
+            .unwrap_or(false);
+        over.then_some((CommandStatus::X_R_APPN, "frequency_cap"))
+    }
+
+    /// Applies what a reply asks (STOP, START, HELP) for `account` and sends the answer back to
+    /// the person; false when a STOP or START could not be made durable (the carrier is then
+    /// asked to send the reply again).
+    async fn consent_reply(&self, tables: &Tables, account: &Account, d: &DeliverSm) -> bool {
+        let mut text = String::new();
+        smpp_pdu::text::decode(d.payload(), d.data_coding, &mut text);
+        let scope = account_scope(&account.system_id);
+        let reply = match self.consent.on_mo(
+            &account.consent,
+            scope,
+            &d.dest.addr,
+            &d.source.addr,
+            text.as_bytes(),
+        ) {
+            Ok(Some(r)) => r,
+            Ok(None) => return true,
+            Err(e) => {
+                tracing::error!(error = %e, "opt-out not stored");
+                return false;
+            }
+        };
+        let kind = match reply.intent {
+            Intent::Stop => "opt_out",
+            Intent::Start => "opt_in",
+            Intent::Help => "help",
+        };
+        self.metrics.consent(&account.system_id, kind);
+        let submit = reply_submit(d, &reply.text);
+        let m = Message {
+            account: account.system_id.as_bytes(),
+            dest: &submit.dest.addr,
+            source: &submit.source.addr,
+            service_type: b"",
+        };
+        let connectors: Vec<Arc<Connector>> = tables
+            .routes
+            .resolve(&m)
+            .map(|r| {
+                r.rule
+                    .target
+                    .plan(fastrand::u32(..))
+                    .filter_map(|c| tables.connectors.get(usize::from(c.0)).cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Sent in the background: the carrier's deliver_sm_resp does not wait for it.
+        let deadline = now_instant() + tables.smpp.response_budget;
+        tokio::spawn(async move {
+            for c in connectors {
+                match c
+                    .submit_one(Body::SubmitSm(submit.clone()), None, deadline)
+                    .await
+                {
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::debug!(connector = %c.name(), error = %e, "consent reply not sent here")
+                    }
+                }
+            }
+            tracing::warn!("consent reply not sent: no connector took it");
+        });
+        true
+    }
+
     /// Handles a reply; the status answers the carrier.
     async fn mo(&self, d: &DeliverSm) -> CommandStatus {
         let tables = self.tables();
@@ -774,6 +898,9 @@ impl Router {
         let Some(account) = account.and_then(|i| tables.access.accounts().get(i)) else {
             return CommandStatus::OK;
         };
+        if !self.consent_reply(&tables, account, d).await {
+            return CommandStatus::X_T_APPN;
+        }
         if self
             .enqueue(&account.system_id, Body::DeliverSm(d.clone()))
             .await

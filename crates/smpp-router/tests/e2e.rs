@@ -651,3 +651,146 @@ async fn suppression_lists_are_imported_at_start_and_managed_over_http() {
     ));
     d.shutdown().await;
 }
+
+/// A submit with a service_type.
+fn submit_as(i: u32, source: &str, service_type: &str) -> Body {
+    let Body::SubmitSm(mut sm) = submit(i, source, false) else {
+        unreachable!()
+    };
+    sm.service_type = Bytes::from(service_type.to_owned());
+    Body::SubmitSm(sm)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_is_honoured_help_is_answered_and_the_reply_still_reaches_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let chatty = |text: &str| SimConfig {
+        mo_rate: 5.0,
+        mo_texts: vec![text.to_owned()],
+        ..SimConfig::default()
+    };
+    // Carrier a: the person replies STOP; carrier b: they reply HELP.
+    let (a, b) = (sim(chatty("stop")).await, sim(chatty("HELP")).await);
+    let routes = "[[routes]]\nsources = [\"15550100\"]\nconnector = \"a\"\n\
+                  [[routes]]\nsources = [\"12345\", \"15550199\"]\nconnector = \"b\"\n";
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+
+    // Text 1555…0001 from 15550100; they answer STOP. The account still gets the reply.
+    let status = |r: Result<smpp_pdu::Pdu, smpp_tokio::Error>| r.unwrap().command_status;
+    assert_eq!(
+        status(demo.send(submit(1, "15550100", false)).await),
+        CommandStatus::OK
+    );
+    let (to, text) = next_mo(&mut demo_in).await;
+    assert_eq!((&to[..], &text[..]), (&b"15550100"[..], &b"stop"[..]));
+    // The person got the confirmation (a second submit reached carrier a) …
+    for _ in 0..200 {
+        if a.counts().accepted >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let confirmed = a.counts().accepted;
+    assert!(confirmed >= 2, "no confirmation was sent");
+    // … and is not texted again from that number: refused, never reaching the carrier.
+    assert_eq!(
+        status(demo.send(submit(1, "15550100", false)).await),
+        CommandStatus::X_R_APPN
+    );
+    // From another number of the account they may be texted (opt-out per sender by default).
+    assert_eq!(
+        status(demo.send(submit(1, "15550199", false)).await),
+        CommandStatus::OK
+    );
+
+    // HELP from someone texted from 12345 is answered with the help text.
+    assert_eq!(
+        status(demo.send(submit(2, "12345", false)).await),
+        CommandStatus::OK
+    );
+    for _ in 0..300 {
+        let (_, text) = next_mo(&mut demo_in).await;
+        if &text[..] == b"HELP" {
+            break;
+        }
+    }
+    let metrics = get(&d, "/metrics").await.1;
+    assert!(
+        metrics.contains("smpp_consent_total{account=\"demo\",kind=\"opt_out\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("smpp_consent_total{account=\"demo\",kind=\"help\"}"));
+    assert!(metrics.contains("smpp_refused_total{account=\"demo\",reason=\"opted_out\"} 1"));
+    assert!(
+        a.counts().accepted <= confirmed + 3,
+        "nothing more reached carrier a for that person"
+    );
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marketing_waits_for_daytime_and_stops_at_its_cap_while_transactional_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    // A quiet-hours window that excludes now, in the account's zone (UTC; the test numbers'
+    // prefix 1555 maps to North American zones, so pick a number with no known prefix).
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let start = (now.hour() + 2) % 24;
+    let end = (now.hour() + 3) % 24;
+    let consent = format!(
+        "consent = {{ marketing_service_types = [\"MKT\"], quiet_hours = \"{start:02}:00-{end:02}:00\", max_per_day = 2 }}"
+    );
+    let d = daemon(
+        dir.path(),
+        &config_text(dir.path(), &a, &b, &consent, SPLIT),
+    )
+    .await;
+    let (demo, _) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let to_unknown = |service_type: &str| {
+        let Body::SubmitSm(mut sm) = submit_as(1, "ACME", service_type) else {
+            unreachable!()
+        };
+        sm.dest.addr = Bytes::from_static(b"999000111");
+        Body::SubmitSm(sm)
+    };
+    let status = |r: Result<smpp_pdu::Pdu, smpp_tokio::Error>| r.unwrap().command_status;
+    // Marketing at night: a temporary refusal, to be tried in the morning.
+    assert_eq!(
+        status(demo.send(to_unknown("MKT")).await),
+        CommandStatus::X_T_APPN
+    );
+    // Transactional goes at any hour.
+    assert_eq!(
+        status(demo.send(to_unknown("OTP")).await),
+        CommandStatus::OK
+    );
+    d.shutdown().await;
+
+    // In daytime (an always-open window), the cap lets two through and refuses the third.
+    let consent = "consent = { marketing = true, quiet_hours = \"off\", max_per_day = 2 }";
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, consent, SPLIT)).await;
+    let (demo, _) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let results = [
+        status(demo.send(to_unknown("")).await),
+        status(demo.send(to_unknown("")).await),
+        status(demo.send(to_unknown("")).await),
+    ];
+    assert_eq!(
+        results,
+        [
+            CommandStatus::OK,
+            CommandStatus::OK,
+            CommandStatus::X_R_APPN
+        ]
+    );
+    demo.shutdown().await;
+    d.shutdown().await;
+}
