@@ -100,20 +100,20 @@ struct Failures {
 /// A bind slot held by a bound connection; dropping it frees the slot.
 #[derive(Debug)]
 pub struct BindSlot {
-    account: usize,
-    binds: Arc<Vec<AtomicUsize>>,
+    system_id: Arc<str>,
+    count: Arc<AtomicUsize>,
 }
 
 impl BindSlot {
-    /// The account's index.
-    pub fn account(&self) -> usize {
-        self.account
+    /// The account it belongs to.
+    pub fn system_id(&self) -> &str {
+        &self.system_id
     }
 }
 
 impl Drop for BindSlot {
     fn drop(&mut self) {
-        self.binds[self.account].fetch_sub(1, Ordering::AcqRel);
+        self.count.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -122,9 +122,13 @@ impl Drop for BindSlot {
 pub struct Access {
     accounts: Vec<Account>,
     by_id: HashMap<String, usize>,
-    binds: Arc<Vec<AtomicUsize>>,
-    reserved: Mutex<HashMap<SocketAddr, BindSlot>>,
-    failures: Mutex<HashMap<IpAddr, Failures>>,
+    /// Binds held per account. Shared with the checker a reload replaces, account by account,
+    /// so counts (and the slots of bound connections) carry over.
+    binds: Vec<Arc<AtomicUsize>>,
+    /// Slots reserved at the bind check, claimed once bound; shared across reloads.
+    reserved: Arc<Mutex<HashMap<SocketAddr, BindSlot>>>,
+    /// Failed binds per address; shared across reloads, so a reload lifts no lock-out.
+    failures: Arc<Mutex<HashMap<IpAddr, Failures>>>,
     brake: Brake,
 }
 
@@ -136,15 +140,29 @@ impl Access {
             .enumerate()
             .map(|(i, a)| (a.system_id.clone(), i))
             .collect();
-        let binds = Arc::new((0..accounts.len()).map(|_| AtomicUsize::new(0)).collect());
+        let binds = accounts.iter().map(|_| Arc::default()).collect();
         Access {
             accounts,
             by_id,
             binds,
-            reserved: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
+            reserved: Arc::default(),
+            failures: Arc::default(),
             brake,
         }
+    }
+
+    /// The checker for a reloaded account list: accounts that stay keep their bind counts,
+    /// and reserved slots and lock-outs carry over.
+    pub fn reload(&self, accounts: Vec<Account>) -> Self {
+        let mut next = Access::new(accounts, self.brake);
+        for (i, a) in next.accounts.iter().enumerate() {
+            if let Some(&old) = self.by_id.get(&a.system_id) {
+                next.binds[i] = self.binds[old].clone();
+            }
+        }
+        next.reserved = self.reserved.clone();
+        next.failures = self.failures.clone();
+        next
     }
 
     /// The accounts, by index.
@@ -199,8 +217,8 @@ impl Access {
             return Err(Refusal::TooManyBinds);
         }
         let slot = BindSlot {
-            account,
-            binds: self.binds.clone(),
+            system_id: self.accounts[account].system_id.as_str().into(),
+            count: self.binds[account].clone(),
         };
         // A second bind from the same address and port replaces (and frees) a stale one.
         if let Ok(mut r) = self.reserved.lock() {
@@ -334,6 +352,33 @@ mod tests {
         assert_eq!(a.binds(0), 1);
         assert_eq!(a.check(b"demo", b"demo", peer("127.0.0.1:3"), now), Ok(0));
         assert_eq!(Refusal::TooManyBinds.status(), CommandStatus::BINDFAIL);
+    }
+
+    #[test]
+    fn a_reload_keeps_counts_slots_and_lockouts() {
+        let a = access(Brake {
+            max_failures: 1,
+            ..Brake::default()
+        });
+        let now = Instant::now();
+        assert_eq!(a.check(b"demo", b"demo", peer("127.0.0.1:2"), now), Ok(0));
+        assert_eq!(
+            a.check(b"demo", b"bad", peer("10.9.9.9:1"), now),
+            Err(Refusal::WrongPassword)
+        );
+        let b = a.reload(a.accounts().to_vec());
+        assert_eq!(b.binds(0), 1, "the count carried over");
+        let slot = b.claim(peer("127.0.0.1:2"));
+        assert_eq!(slot.as_ref().map(BindSlot::system_id), Some("demo"));
+        assert_eq!(
+            b.check(b"demo", b"demo", peer("10.9.9.9:1"), now),
+            Err(Refusal::LockedOut)
+        );
+        drop(slot);
+        assert_eq!((a.binds(0), b.binds(0)), (0, 0));
+        // An account that is gone takes nothing with it; a new one starts at zero.
+        let c = b.reload(Vec::new());
+        assert_eq!(c.binds(0), 0);
     }
 
     #[test]

@@ -244,7 +244,7 @@ impl Router {
             connectors.push(connector);
         }
         let tables = Tables {
-            access: Arc::new(Access::new(config.accounts.clone(), Brake::default())),
+            access: Arc::new(old.access.reload(config.accounts.clone())),
             routes: RouteTable::new(config.routes.clone()),
             mo: MoTable::new(&config.accounts, &config.mo),
             tps: config
@@ -381,20 +381,27 @@ impl Router {
 
     /// Runs one customer connection until it closes.
     pub async fn serve_customer(self: Arc<Self>, mut conn: Connection) {
-        let tables = self.tables();
         let info = conn
             .bound
             .wait_for(Option::is_some)
             .await
             .ok()
             .and_then(|b| b.clone());
+        // The tables as they are now: reserved slots carry over a reload, so a bind checked
+        // just before one still finds its slot.
+        let tables = self.tables();
         let slot = tables.access.claim(conn.peer);
         let (Some(info), Some(slot)) = (info, slot) else {
             return;
         };
-        let account = tables.access.accounts()[slot.account()].clone();
+        let Some(index) = tables.access.index_of(slot.system_id().as_bytes()) else {
+            // The account was removed by a reload between its bind and now.
+            conn.link.unbind().await;
+            return;
+        };
+        let account = tables.access.accounts()[index].clone();
         self.metrics
-            .set_customer_binds(&account.system_id, tables.access.binds(slot.account()));
+            .set_customer_binds(&account.system_id, tables.access.binds(index));
         if let Ok(mut c) = self.customers.lock() {
             c.insert(conn.peer, conn.link.clone());
         }
@@ -422,10 +429,12 @@ impl Router {
         if let Ok(mut c) = self.customers.lock() {
             c.remove(&conn.peer);
         }
-        let index = slot.account();
         drop(slot);
-        self.metrics
-            .set_customer_binds(&account.system_id, tables.access.binds(index));
+        let tables = self.tables();
+        if let Some(i) = tables.access.index_of(account.system_id.as_bytes()) {
+            self.metrics
+                .set_customer_binds(&account.system_id, tables.access.binds(i));
+        }
     }
 
     async fn handle_request(&self, account: &Account, inc: Incoming) {
@@ -461,6 +470,10 @@ impl Router {
         let tables = self.tables();
         let started = now_instant();
         let index = tables.access.index_of(account.system_id.as_bytes());
+        // The account's settings as last (re)loaded, not as they were when it bound.
+        let account = index
+            .and_then(|i| tables.access.accounts().get(i))
+            .unwrap_or(account);
         if let Some(Some(tps)) = index.and_then(|i| tables.tps.get(i)) {
             let allowed = tps
                 .lock()
