@@ -127,14 +127,28 @@ impl Link {
                 .acquire_owned()
                 .await
                 .map_err(|_| Error::Stopped)?;
-            self.dispatch(reply, response, parts, permit)?.await
+            let pending = Pending {
+                reply,
+                parts,
+                throttle_retries: 0,
+                _permit: permit,
+            };
+            // Waits for room in the channel too: answers to a burst of inbound requests may
+            // fill it for a moment, and that is no reason to fail a request that has its window
+            // slot.
+            self.commands
+                .send(Command::Send(pending))
+                .await
+                .map_err(|_| Error::Stopped)?;
+            response.await
         }
     }
 
     /// Sends a request if the window has room, returning a future for its response.
     ///
     /// # Errors
-    /// [`Error::Full`] when the window is full.
+    /// [`Error::Full`] when the window is full, or (rarely) when the connection's command
+    /// channel is full of answers to inbound requests.
     pub fn try_send(&self, body: Body) -> Result<impl Future<Output = Result<Pdu, Error>>, Error> {
         let permit = self
             .window
@@ -291,5 +305,36 @@ mod tests {
         ));
         assert!(std::mem::size_of::<Command>() <= std::mem::size_of::<Body>() / 2);
         assert!(std::mem::size_of::<Pending>() <= 64);
+    }
+
+    /// A channel full of answers to inbound requests makes a request wait, not fail.
+    #[tokio::test]
+    async fn a_send_waits_for_room_in_a_full_channel() {
+        let (link, mut rx) = Link::new(1);
+        while link.commands.try_send(Command::Unbind).is_ok() {}
+        let sender = link.clone();
+        let send = tokio::spawn(async move { sender.send(Body::EnquireLink).await });
+        tokio::task::yield_now().await;
+        assert!(!send.is_finished(), "the send gave up instead of waiting");
+        // The connection task drains the channel; the request arrives behind the answers.
+        let mut requests = 0;
+        while let Ok(c) =
+            tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv()).await
+        {
+            match c {
+                Some(Command::Send(p)) => {
+                    requests += 1;
+                    p.reply.send(Ok(Pdu::new(1, Body::EnquireLinkResp)));
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        assert_eq!(requests, 1);
+        let answer = send.await.map(|r| r.map(|p| p.body));
+        assert!(
+            matches!(answer, Ok(Ok(Body::EnquireLinkResp))),
+            "{answer:?}"
+        );
     }
 }
