@@ -25,6 +25,9 @@ use crate::{Error, Observer};
 const HIGH_WATER: usize = 256 * 1024;
 /// Read at least this much per syscall.
 const READ_CHUNK: usize = 64 * 1024;
+/// Below this many bytes waiting, a write just after taking an application command waits one
+/// scheduler turn for more (see the loop).
+const COALESCE_BELOW: usize = 16 * 1024;
 
 /// How the driver treats traffic, beyond the session's own rules.
 #[derive(Debug, Clone)]
@@ -109,6 +112,7 @@ where
         stalled_since: None,
         reason: CloseReason::Local,
         bound_once: false,
+        just_took_command: false,
         connection: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         ctx,
     };
@@ -121,6 +125,16 @@ where
             break;
         }
         let pending = !session.pending_transmit().is_empty();
+        // Answers from the application arrive one command at a time, often from many tasks at
+        // once. After taking one, let the others run before writing, so one write carries all
+        // that are ready instead of one write per PDU.
+        if pending
+            && std::mem::take(&mut s.just_took_command)
+            && session.pending_transmit().len() < COALESCE_BELOW
+        {
+            tokio::task::yield_now().await;
+            continue;
+        }
         if pending && s.stalled_since.is_none() {
             s.stalled_since = Some(now);
         }
@@ -162,6 +176,7 @@ where
             }
             Step::Command(Some(c)) => {
                 s.take_command(&mut session, c, Instant::now());
+                s.just_took_command = true;
             }
             Step::Command(None) => session.unbind(Instant::now().into_std()),
             Step::Deliver(permit) => match (permit, s.overflow.pop_front()) {
@@ -227,6 +242,8 @@ struct Loop<'a> {
     stalled_since: Option<Instant>,
     reason: CloseReason,
     bound_once: bool,
+    /// The last step took an application command (an answer, usually).
+    just_took_command: bool,
     /// This connection's number, stamped on the answers to its inbound requests.
     connection: u64,
     ctx: Ctx<'a>,
