@@ -1217,6 +1217,8 @@ fn every_family() -> String {
     m.failed_bind("bad_password");
     m.no_route("a");
     m.set_customer_binds("a", 1);
+    m.consent("a", "opt_out");
+    m.refused("a", "opted_out");
     let o = m.observer("c", 0);
     o.request_sent(CommandId::SUBMIT_SM, 1);
     o.request_failed(CommandId::SUBMIT_SM);
