@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use smpp_session::Role;
-use smpp_store::{EmbeddedStore, Options, Store};
+use smpp_store::{CommitHook, EmbeddedStore, Options, Store};
 use smpp_tokio::{Authenticate, Observer, SmscConfig};
 use smpp_tools::sim::{Sim, SimConfig, SimHandle};
 use tokio::net::TcpListener;
@@ -60,10 +60,15 @@ impl Daemon {
     pub async fn start(path: &Path) -> Result<Daemon, Error> {
         let config = Config::load(path)?;
         let dir = &config.node.data_dir;
+        let metrics = Arc::new(Metrics::new());
+        let commit_metrics = metrics.clone();
         let store = EmbeddedStore::open(
             dir,
             Options {
                 create_dir: true,
+                on_commit: Some(CommitHook(Arc::new(move |d| {
+                    commit_metrics.store_commit(d)
+                }))),
                 ..Options::default()
             },
         )
@@ -104,7 +109,6 @@ impl Daemon {
             }
             tracing::info!(file = %imp.file.display(), added, skipped = bad.len(), "suppression list imported");
         }
-        let metrics = Arc::new(Metrics::new());
         let router = Router::start(
             &config,
             store.clone() as Arc<dyn Store>,

@@ -537,6 +537,7 @@ async fn metrics_and_admin_show_what_happened() {
         "smpp_customer_binds{account=\"demo\"} 1",
         "smpp_submit_latency_seconds_count{account=\"demo\"} 10",
         "smpp_receipt_time_seconds_count{connector=\"a\"}",
+        "smpp_store_commit_seconds_count",
     ] {
         assert!(text.contains(sample), "{sample} missing from\n{text}");
     }

@@ -69,6 +69,19 @@ pub struct Options {
     pub cache_bytes: u64,
     /// At most this many operations in one group commit.
     pub max_group: usize,
+    /// Called on the committer thread with each group commit's time (apply and fsync), for
+    /// a latency histogram; keep it cheap.
+    pub on_commit: Option<CommitHook>,
+}
+
+/// A function told each group commit's duration (see [`Options::on_commit`]).
+#[derive(Clone)]
+pub struct CommitHook(pub Arc<dyn Fn(std::time::Duration) + Send + Sync>);
+
+impl std::fmt::Debug for CommitHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitHook")
+    }
 }
 
 impl Default for Options {
@@ -77,6 +90,7 @@ impl Default for Options {
             create_dir: false,
             cache_bytes: 64 * 1024 * 1024,
             max_group: 4096,
+            on_commit: None,
         }
     }
 }
@@ -135,6 +149,7 @@ struct Shared {
     largest_group: AtomicU64,
     apply_nanos: AtomicU64,
     sync_nanos: AtomicU64,
+    on_commit: Option<CommitHook>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -321,6 +336,7 @@ impl EmbeddedStore {
             largest_group: AtomicU64::new(0),
             apply_nanos: AtomicU64::new(0),
             sync_nanos: AtomicU64::new(0),
+            on_commit: options.on_commit.clone(),
         });
         let (tx, rx) = mpsc::channel();
         let committer = {
@@ -538,6 +554,9 @@ impl Shared {
                 *lock(&self.failed) = Some(msg.clone());
                 error = Some(msg);
             }
+        }
+        if let Some(hook) = &self.on_commit {
+            (hook.0)(started.elapsed());
         }
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.ops.fetch_add(n, Ordering::Relaxed);

@@ -19,7 +19,7 @@ mod error;
 mod record;
 mod store;
 
-pub use embedded::{CommitStats, EmbeddedStore, Options, LOCK_FILE, MARKER_FILE};
+pub use embedded::{CommitHook, CommitStats, EmbeddedStore, Options, LOCK_FILE, MARKER_FILE};
 pub use error::{Result, StoreError};
 pub use record::{Correlation, CorrelationKey, PendingEntry, QueuePolicy};
 pub use store::{Store, StoreFuture};

@@ -558,3 +558,26 @@ fn a_directory_in_use_is_refused_until_released() {
     drop(first);
     EmbeddedStore::open(dir.path(), Options::default()).unwrap();
 }
+
+#[tokio::test]
+async fn the_commit_hook_hears_every_group_commit() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let heard = Arc::new(AtomicU64::new(0));
+    let h = heard.clone();
+    let options = Options {
+        on_commit: Some(smpp_store::CommitHook(Arc::new(move |_| {
+            h.fetch_add(1, Ordering::SeqCst);
+        }))),
+        ..create()
+    };
+    let store = EmbeddedStore::open(dir.path(), options).unwrap();
+    for n in 0..3 {
+        store
+            .put_correlations(&[record("c", format!("{n}").as_bytes(), n, t(60))])
+            .await
+            .unwrap();
+    }
+    assert_eq!(heard.load(Ordering::SeqCst), store.stats().commits);
+    assert!(heard.load(Ordering::SeqCst) >= 3);
+}
