@@ -113,6 +113,7 @@ where
         reason: CloseReason::Local,
         bound_once: false,
         just_took_command: false,
+        inbound_open: 0,
         connection: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         ctx,
     };
@@ -125,11 +126,15 @@ where
             break;
         }
         let pending = !session.pending_transmit().is_empty();
-        // Answers from the application arrive one command at a time, often from many tasks at
-        // once. After taking one, let the others run before writing, so one write carries all
-        // that are ready instead of one write per PDU.
+        // Answers and requests from the application arrive one command at a time, often from
+        // many tasks at once. After taking one, when more are on their way (inbound requests
+        // still unanswered, or other requests of ours in flight), let those tasks run before
+        // writing, so one write carries all that are ready instead of one write per PDU. A lone
+        // request-and-answer (window 1) is written at once.
+        let more_coming = s.inbound_open > 0 || session.in_flight() > 1;
         if pending
             && std::mem::take(&mut s.just_took_command)
+            && more_coming
             && session.pending_transmit().len() < COALESCE_BELOW
         {
             tokio::task::yield_now().await;
@@ -244,6 +249,8 @@ struct Loop<'a> {
     bound_once: bool,
     /// The last step took an application command (an answer, usually).
     just_took_command: bool,
+    /// Inbound requests handed to the application and not answered yet.
+    inbound_open: usize,
     /// This connection's number, stamped on the answers to its inbound requests.
     connection: u64,
     ctx: Ctx<'a>,
@@ -293,6 +300,7 @@ impl Loop<'_> {
                 body,
                 ..
             } => {
+                self.inbound_open = self.inbound_open.saturating_sub(1);
                 let _ = session.respond(sequence, status, &body.into_body());
             }
             Command::RespondStatus {
@@ -300,7 +308,10 @@ impl Loop<'_> {
                 request,
                 status,
                 ..
-            } => session.respond_status(sequence, request, status),
+            } => {
+                self.inbound_open = self.inbound_open.saturating_sub(1);
+                session.respond_status(sequence, request, status);
+            }
             Command::Unbind => session.unbind(now.into_std()),
             Command::Send(p) => {
                 if self.paused_until.is_some_and(|t| now < t) {
@@ -377,6 +388,9 @@ impl Loop<'_> {
                 }
                 Event::Request(pdu) => {
                     let id = pdu.command_id();
+                    if id.response().is_some() {
+                        self.inbound_open += 1;
+                    }
                     self.ctx.observer.incoming(id);
                     let responder = Responder::new(
                         self.ctx.commands_tx.clone(),
