@@ -110,7 +110,7 @@ pub struct Router {
     /// Bound receivers per account system_id.
     receivers: Mutex<HashMap<String, Vec<Receiver>>>,
     /// Every bound customer connection, to unbind at shutdown.
-    customers: Mutex<HashMap<SocketAddr, Link>>,
+    customers: Mutex<HashMap<SocketAddr, (String, Link)>>,
     /// Per account: wakes its deliverer (a bind came, an entry was queued).
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     /// Accounts whose deliverer runs.
@@ -281,6 +281,24 @@ impl Router {
         for account in &config.accounts {
             self.ensure_deliverer(&account.system_id);
         }
+        // Customers of accounts the new config no longer has are unbound.
+        let gone: Vec<Link> = self
+            .customers
+            .lock()
+            .map(|c| {
+                c.values()
+                    .filter(|(id, _)| !config.accounts.iter().any(|a| &a.system_id == id))
+                    .map(|(_, l)| l.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !gone.is_empty() {
+            tokio::spawn(async move {
+                for link in gone {
+                    link.unbind().await;
+                }
+            });
+        }
         for c in retired {
             tokio::spawn(async move {
                 // Let submits in flight on it finish before unbinding.
@@ -342,7 +360,7 @@ impl Router {
         let links: Vec<Link> = self
             .customers
             .lock()
-            .map(|c| c.values().cloned().collect())
+            .map(|c| c.values().map(|(_, l)| l.clone()).collect())
             .unwrap_or_default();
         for link in links {
             link.unbind().await;
@@ -403,7 +421,7 @@ impl Router {
         self.metrics
             .set_customer_binds(&account.system_id, tables.access.binds(index));
         if let Ok(mut c) = self.customers.lock() {
-            c.insert(conn.peer, conn.link.clone());
+            c.insert(conn.peer, (account.system_id.clone(), conn.link.clone()));
         }
         let receives = matches!(info.kind, BindKind::Receiver | BindKind::Transceiver);
         if receives {

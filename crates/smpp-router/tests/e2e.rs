@@ -795,3 +795,37 @@ async fn marketing_waits_for_daytime_and_stops_at_its_cap_while_transactional_go
     demo.shutdown().await;
     d.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_removes_an_account_unbinds_its_customers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let text = config_text(dir.path(), &a, &b, "", SPLIT);
+    let d = daemon(dir.path(), &text).await;
+    let (other, _) = customer(&d, "other", BindKind::Transceiver);
+    let (demo, _) = customer(&d, "demo", BindKind::Transceiver);
+    other.wait_bound(Duration::from_secs(5)).await.unwrap();
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let renamed = text.replacen("system_id = \"other\"", "system_id = \"other2\"", 1);
+    std::fs::write(dir.path().join("router.toml"), renamed).unwrap();
+    d.reload().unwrap();
+    let mut gone = false;
+    for _ in 0..300 {
+        if other.bound().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "the removed account's customer is still bound");
+    // It cannot bind again; the other account was not touched.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(other.bound().is_none());
+    assert!(demo.bound().is_some());
+    other.shutdown().await;
+    demo.shutdown().await;
+    d.shutdown().await;
+}
