@@ -16,8 +16,9 @@
 //!    grace period ends; then it is counted as unknown.
 //! 4. Replies (MO) are routed to an account ([`MoTable`]) and queued the same way.
 //! 5. One deliverer task per account drains its queue, oldest first, over the account's bound
-//!    receiver and transceiver binds (at most 64 unanswered per bind); an entry leaves the queue only when the customer answered
-//!    ESME_ROK, so a customer that is away, slow or disconnects mid-way loses nothing.
+//!    receiver and transceiver binds (each bind's window bounds what is unanswered); an entry
+//!    leaves the queue only when the customer answered ESME_ROK, so a customer that is away,
+//!    slow or disconnects mid-way loses nothing.
 //!
 //! The tables (accounts, routes, connectors) sit behind one lock as an `Arc` swapped whole on
 //! reload; connectors whose settings did not change are carried over with their binds up.
@@ -30,8 +31,6 @@ use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
-use futures_util::stream::FuturesUnordered;
-use futures_util::StreamExt;
 use smpp_pdu::concat::Udh;
 use smpp_pdu::{Body, CommandStatus, DecodeOptions, DeliverSm, MessageIdResp, Pdu, SubmitSm};
 use smpp_session::BindKind;
@@ -59,10 +58,8 @@ const ORPHAN_GRACE: Duration = Duration::from_secs(600);
 const SUBMITS_PER_CONNECTION: usize = 1024;
 /// Entries a deliverer sends before waiting for their answers.
 const DELIVER_BATCH: usize = 1024;
-/// deliver_sm a deliverer keeps unanswered on one customer link. Customers' own windows are
-/// often smaller than ours; flooding one with more requests than it expects makes it refuse
-/// or stall (smpp-tokio's ESME, for one, then fails its own submits with "window full").
-const DELIVER_IN_FLIGHT: usize = 64;
+/// Carrier deliver_sm (receipts, MO) handled at once per connector; beyond it reading pauses.
+const CARRIER_REQUESTS_PER_CONNECTOR: usize = 4096;
 /// How long queued receipts and MO wait for their customer.
 const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
 /// (account, recipient) pairs whose marketing counts are kept.
@@ -604,10 +601,17 @@ impl Router {
         drop(connector);
         self.spawn_orphans(name.clone());
         tokio::spawn(async move {
+            let busy = Arc::new(Semaphore::new(CARRIER_REQUESTS_PER_CONNECTOR));
             while let Some(inc) = incoming.recv().await {
+                let Ok(permit) = busy.clone().acquire_owned().await else {
+                    return;
+                };
                 let router = self.clone();
                 let name = name.clone();
-                tokio::spawn(async move { router.carrier_request(&name, inc).await });
+                tokio::spawn(async move {
+                    router.carrier_request(&name, inc).await;
+                    drop(permit);
+                });
             }
         });
     }
@@ -938,7 +942,8 @@ impl Router {
         {
             CommandStatus::OK
         } else {
-            CommandStatus::SYSERR
+            // A temporary error: the carrier sends it again.
+            CommandStatus::X_T_APPN
         }
     }
 
@@ -1064,8 +1069,7 @@ impl Router {
         if entries.is_empty() {
             return false;
         }
-        // Entry i goes over link i % links, each link with at most DELIVER_IN_FLIGHT
-        // unanswered; the entries of one link go out in queue order.
+        // Entry i goes over link i % links; the entries of one link go out in queue order.
         let per_link = links
             .iter()
             .enumerate()
@@ -1088,28 +1092,22 @@ impl Router {
     }
 }
 
-/// Sends `entries[start]`, `entries[start + step]`, … over `link`, in order, with at most
-/// [`DELIVER_IN_FLIGHT`] unanswered; returns the seqs the customer answered with ESME_ROK.
+/// Sends `entries[start]`, `entries[start + step]`, … over `link`, in order; the link's window
+/// (`smpp.window`) bounds how many are unanswered. Returns the seqs the customer answered with
+/// ESME_ROK.
 async fn deliver_over(
     link: &Link,
     entries: &[PendingEntry],
     start: usize,
     step: usize,
 ) -> Vec<u64> {
-    let mut in_flight = FuturesUnordered::new();
-    let mut done = Vec::new();
-    for e in entries.iter().skip(start).step_by(step) {
-        if in_flight.len() >= DELIVER_IN_FLIGHT {
-            if let Some(Some(seq)) = in_flight.next().await {
-                done.push(seq);
-            }
-        }
-        in_flight.push(deliver_one(link, e));
-    }
-    while let Some(answer) = in_flight.next().await {
-        done.extend(answer);
-    }
-    done
+    // join_all polls in order, so the sends take window room, and go out, in queue order.
+    let sends = entries
+        .iter()
+        .skip(start)
+        .step_by(step)
+        .map(|e| deliver_one(link, e));
+    join_all(sends).await.into_iter().flatten().collect()
 }
 
 /// Sends one queued entry; its seq when the customer answered ESME_ROK.

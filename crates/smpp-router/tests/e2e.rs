@@ -497,18 +497,7 @@ async fn next_mo(rx: &mut mpsc::Receiver<Incoming>) -> (Bytes, Bytes) {
 
 /// GET `path` from the admin listener: (status code, body).
 async fn get(d: &Daemon, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(d.admin_addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out[9..12].parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (code, body)
+    request(d, "GET", path, "").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
