@@ -17,6 +17,7 @@ use toml::Spanned;
 use smpp_pdu::CommandStatus;
 
 use crate::consent::{AccountConsent, OptOutScope, Replies};
+use crate::gate::{QuietAction, RouteConsent};
 use crate::ids::{IdFormat, MAX_NODE};
 use crate::policy::Keywords;
 use crate::routes::{ConnectorId, Rule, Target};
@@ -317,8 +318,22 @@ struct RawConsent {
     marketing: Option<bool>,
     #[serde(default)]
     marketing_service_types: Vec<String>,
+    marketing_tlv: Option<Spanned<i64>>,
     quiet_hours: Option<Spanned<String>>,
+    quiet_action: Option<QuietAction>,
     timezone: Option<Spanned<String>>,
+    max_per_day: Option<Spanned<i64>>,
+    max_per_week: Option<Spanned<i64>>,
+}
+
+/// A route's consent overrides (`[routes.consent]`); absent keys keep the account's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouteConsent {
+    enforce: Option<bool>,
+    marketing: Option<bool>,
+    quiet_hours: Option<Spanned<String>>,
+    quiet_action: Option<QuietAction>,
     max_per_day: Option<Spanned<i64>>,
     max_per_week: Option<Spanned<i64>>,
 }
@@ -373,6 +388,7 @@ struct RawRoute {
     connector: Option<Spanned<String>>,
     split: Option<Spanned<HashMap<String, i64>>>,
     failover: Option<Spanned<Vec<String>>>,
+    consent: Option<RawRouteConsent>,
 }
 
 #[derive(Deserialize)]
@@ -686,17 +702,14 @@ impl Config {
                         },
                         marketing: r.marketing.unwrap_or(d.marketing),
                         marketing_service_types: r.marketing_service_types.clone(),
+                        marketing_tlv: c
+                            .opt_int(&key("consent.marketing_tlv"), r.marketing_tlv.as_ref(), 1..0x1_0000)?
+                            .map(|t| t as u16),
                         quiet_hours: match &r.quiet_hours {
                             None => d.quiet_hours,
-                            Some(q) if q.get_ref() == "off" => None,
-                            Some(q) => Some(parse_window(q.get_ref()).ok_or_else(|| {
-                                c.err(
-                                    key("consent.quiet_hours"),
-                                    &q.span(),
-                                    format!("{:?} is not a window such as \"08:00-21:00\" (or \"off\")", q.get_ref()),
-                                )
-                            })?),
+                            Some(q) => quiet_hours(&c, key("consent.quiet_hours"), q)?,
                         },
+                        quiet_action: r.quiet_action.unwrap_or(d.quiet_action),
                         timezone: match &r.timezone {
                             None => d.timezone,
                             Some(z) => jiff::tz::TimeZone::get(z.get_ref()).map_err(|_| {
@@ -942,7 +955,31 @@ impl Config {
                     ))
                 }
             };
+            let consent = match &r.consent {
+                None => RouteConsent::default(),
+                Some(rc) => RouteConsent {
+                    enforce: rc.enforce,
+                    marketing: rc.marketing,
+                    quiet_hours: rc
+                        .quiet_hours
+                        .as_ref()
+                        .map(|q| quiet_hours(&c, key("consent.quiet_hours"), q))
+                        .transpose()?,
+                    quiet_action: rc.quiet_action,
+                    max_per_day: cap_override(
+                        &c,
+                        key("consent.max_per_day"),
+                        rc.max_per_day.as_ref(),
+                    )?,
+                    max_per_week: cap_override(
+                        &c,
+                        key("consent.max_per_week"),
+                        rc.max_per_week.as_ref(),
+                    )?,
+                },
+            };
             routes.push(Rule {
+                consent,
                 name: r.name.clone().unwrap_or_else(|| format!("route{i}")),
                 accounts: r.accounts.iter().map(|a| a.get_ref().clone()).collect(),
                 prefixes: r.prefixes.iter().map(|p| p.get_ref().clone()).collect(),
@@ -1015,6 +1052,40 @@ impl Config {
             mo,
         })
     }
+}
+
+/// A quiet-hours value: `"HH:MM-HH:MM"`, or `"off"` for none.
+fn quiet_hours(
+    c: &Checker<'_>,
+    key: String,
+    q: &Spanned<String>,
+) -> Result<Option<crate::local_time::Window>, Error> {
+    if q.get_ref() == "off" {
+        return Ok(None);
+    }
+    parse_window(q.get_ref()).map(Some).ok_or_else(|| {
+        c.err(
+            key,
+            &q.span(),
+            format!(
+                "{:?} is not a window such as \"08:00-21:00\" (or \"off\")",
+                q.get_ref()
+            ),
+        )
+    })
+}
+
+/// A route's cap: absent keeps the account's, 0 lifts it, 1..=1000000 sets it.
+fn cap_override(
+    c: &Checker<'_>,
+    key: String,
+    v: Option<&Spanned<i64>>,
+) -> Result<Option<Option<u32>>, Error> {
+    v.map(|n| {
+        c.int(&key, Some(n), 0..1_000_001, 0)
+            .map(|n| (n > 0).then_some(n as u32))
+    })
+    .transpose()
 }
 
 /// Reads `HH:MM-HH:MM`.

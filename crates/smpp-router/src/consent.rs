@@ -317,8 +317,12 @@ pub struct AccountConsent {
     pub marketing: bool,
     /// Submits with one of these service_types are marketing.
     pub marketing_service_types: Vec<String>,
+    /// A TLV tag the customer sets (non-zero first octet) on submits that are marketing.
+    pub marketing_tlv: Option<u16>,
     /// Marketing goes only inside this window of the recipient's local time (`None`: any time).
     pub quiet_hours: Option<crate::local_time::Window>,
+    /// What happens to marketing outside that window.
+    pub quiet_action: crate::gate::QuietAction,
     /// The zone for numbers whose prefix names no zone (or several, one of them this).
     pub timezone: jiff::tz::TimeZone,
     /// Marketing messages per recipient per day and per week.
@@ -346,7 +350,9 @@ impl Default for AccountConsent {
             replies: Replies::default(),
             marketing: false,
             marketing_service_types: Vec::new(),
+            marketing_tlv: None,
             quiet_hours: Some(crate::local_time::Window::default()),
+            quiet_action: crate::gate::QuietAction::Hold,
             timezone: jiff::tz::TimeZone::UTC,
             caps: crate::caps::Limits::default(),
         }

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admin::{self, AdminState};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::consent::Consent;
 use crate::metrics::Metrics;
@@ -58,6 +59,15 @@ impl Daemon {
     /// # Errors
     /// A config error naming the key, or a store or listener that cannot be opened.
     pub async fn start(path: &Path) -> Result<Daemon, Error> {
+        Self::start_with_clock(path, Arc::new(Clock::system())).await
+    }
+
+    /// [`Daemon::start`] with the clock consent reads (quiet hours, caps, held messages'
+    /// release): tests pass one they move forward.
+    ///
+    /// # Errors
+    /// As [`Daemon::start`].
+    pub async fn start_with_clock(path: &Path, clock: Arc<Clock>) -> Result<Daemon, Error> {
         let config = Config::load(path)?;
         let dir = &config.node.data_dir;
         let metrics = Arc::new(Metrics::new());
@@ -114,6 +124,7 @@ impl Daemon {
             store.clone() as Arc<dyn Store>,
             metrics.clone(),
             consent.clone(),
+            clock,
         );
         let admin = TcpListener::bind(config.metrics_listen)
             .await

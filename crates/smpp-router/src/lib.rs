@@ -15,17 +15,23 @@
 //! - [`consent`]: the durable opt-out list and what STOP, START and HELP do.
 //! - [`local_time`]: a recipient's local time from the number, for quiet hours.
 //! - [`caps`]: frequency caps on marketing per recipient and account.
+//! - [`gate`]: the consent gate every submit passes — opt-out, quiet hours, caps.
+//! - [`held`]: marketing held for the recipient's daytime, durably, and released on time.
+//! - [`clock`]: the wall clock consent reads (tests move it).
 //! - [`policy`]: consent — STOP/START/HELP replies, suppression lists and their CSV import.
 
 pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod caps;
+pub mod clock;
 pub mod config;
 pub mod connector;
 pub mod consent;
 pub mod daemon;
 mod error;
+pub mod gate;
+pub mod held;
 pub mod ids;
 pub mod local_time;
 pub mod metrics;

@@ -117,8 +117,18 @@ impl ZoneMap {
         if inside(now) {
             return Ok(());
         }
-        // Step forward a minute at a time (at most two days) to the first minute inside the
-        // window everywhere; quiet hours are set in whole minutes.
+        // The first instant inside every zone's window is where one of them opens: try each
+        // zone's next opening, earliest first.
+        let mut openings: Vec<Timestamp> = decide
+            .iter()
+            .filter_map(|z| next_opening(now, z, window.start))
+            .collect();
+        openings.sort_unstable();
+        if let Some(&t) = openings.iter().find(|&&t| inside(t)) {
+            return Err(t);
+        }
+        // The windows do not overlap on the next opening (zones far apart): step forward a
+        // minute at a time (at most two days); quiet hours are set in whole minutes.
         let mut t = now;
         for _ in 0..(2 * 24 * 60) {
             t = t.checked_add(1.minute()).unwrap_or(t);
@@ -134,6 +144,18 @@ impl Default for ZoneMap {
     fn default() -> Self {
         ZoneMap::new()
     }
+}
+
+/// The next instant after `now` when the local time in `zone` is `start` (a time skipped by a
+/// daylight-saving change opens at the first instant after the gap).
+fn next_opening(now: Timestamp, zone: &TimeZone, start: Time) -> Option<Timestamp> {
+    let today = now.to_zoned(zone.clone()).date();
+    [Some(today), today.tomorrow().ok()]
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.to_datetime(start).to_zoned(zone.clone()).ok())
+        .map(|z| z.timestamp())
+        .find(|&t| t > now)
 }
 
 fn same(a: &TimeZone, b: &TimeZone) -> bool {

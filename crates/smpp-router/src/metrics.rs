@@ -385,6 +385,12 @@ struct AccountKindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AccountOutcomeLabels {
+    account: Name,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AccountReasonLabels {
     account: Name,
     reason: &'static str,
@@ -445,6 +451,9 @@ pub struct Metrics {
     no_route: Family<AccountLabels, Counter>,
     consent: Family<AccountKindLabels, Counter>,
     refused: Family<AccountReasonLabels, Counter>,
+    held: Family<AccountLabels, Counter>,
+    released: Family<AccountOutcomeLabels, Counter>,
+    held_now: Gauge,
     customer_binds: Family<AccountLabels, Gauge>,
     pdus_cache: Cache<Counter>,
     submits_cache: Cache<Counter>,
@@ -496,6 +505,9 @@ impl Metrics {
             no_route: Family::default(),
             consent: Family::default(),
             refused: Family::default(),
+            held: Family::default(),
+            released: Family::default(),
+            held_now: Gauge::default(),
             customer_binds: Family::default(),
             registry: Registry::default(),
             pdus_cache: Cache::default(),
@@ -627,8 +639,23 @@ impl Metrics {
         );
         r.register(
             "refused",
-            "Customer submits refused by policy, by account and reason (opted_out)",
+            "Customer submits refused by policy, by account and reason (opted_out, quiet_hours, frequency_cap)",
             m.refused.clone(),
+        );
+        r.register(
+            "held",
+            "Marketing submits accepted and held for the recipient's daytime, by account",
+            m.held.clone(),
+        );
+        r.register(
+            "released",
+            "Held messages that left the hold, by account and outcome (sent, refused: the carrier or a later opt-out said no, dropped: unreadable or the account is gone)",
+            m.released.clone(),
+        );
+        r.register(
+            "held_messages",
+            "Messages held for quiet hours now",
+            m.held_now.clone(),
         );
         r.register(
             "customer_binds",
@@ -882,6 +909,28 @@ impl Metrics {
             reason,
         };
         self.refused.get_or_create(&labels).inc();
+    }
+
+    /// `smpp_held_total{account}`: a marketing submit held for the recipient's daytime.
+    pub fn held(&self, account: &str) {
+        self.held.get_or_create(&self.account(account)).inc();
+        self.held_now.inc();
+    }
+
+    /// `smpp_released_total{account,outcome}`: a held message left the hold (`sent`,
+    /// `refused`, `dropped`).
+    pub fn released(&self, account: &str, outcome: &'static str) {
+        let labels = AccountOutcomeLabels {
+            account: self.name(account),
+            outcome,
+        };
+        self.released.get_or_create(&labels).inc();
+        self.held_now.dec();
+    }
+
+    /// `smpp_held_messages`: how many are held (set from the store at start).
+    pub fn set_held(&self, n: u64) {
+        self.held_now.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// `smpp_no_route_total{account}`: a submit that matched no route.

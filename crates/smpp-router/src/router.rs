@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
@@ -40,17 +40,18 @@ use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::time::Instant;
 
 use crate::access::{Access, Brake};
-use crate::caps::{day_of, Caps};
+use crate::clock::Clock;
 use crate::config::{self, Account, Config, ReceiptPolicy};
 use crate::connector::{Connector, SubmitError};
 use crate::consent::{account_scope, reply_submit, Consent};
+use crate::gate::{Gate, Verdict};
+use crate::held::{Entry, Held, HeldMessage, HoldError};
 use crate::ids::{IdBuf, IdGenerator, MessageId};
-use crate::local_time::ZoneMap;
 use crate::metrics::Metrics;
 use crate::mo::{Conversations, MoTable};
-use crate::policy::{pack_number, Intent};
+use crate::policy::Intent;
 use crate::receipts;
-use crate::routes::{Message, RouteTable};
+use crate::routes::{Message, Resolved, RouteTable};
 
 /// How long a parked receipt that names no known message waits for its record.
 const ORPHAN_GRACE: Duration = Duration::from_secs(600);
@@ -68,6 +69,17 @@ const CAPPED_PAIRS: usize = 1_000_000;
 const CONVERSATIONS: usize = 1_000_000;
 /// Most entries one account's queue holds.
 const PENDING_MAX: u64 = 1_000_000;
+/// Messages one release minute holds at most (beyond it, holds get ESME_RMSGQFUL).
+const HELD_MAX: u64 = 10_000_000;
+/// How long a held message is kept at most (nights are shorter; this bounds a stuck one).
+const HELD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How often due held messages are looked for.
+const RELEASE_TICK: Duration = Duration::from_secs(1);
+/// Held messages released at once (the connectors' windows bound what is in flight).
+const RELEASE_BATCH: usize = 512;
+/// How long a due message that meets temporary errors (no bind, throttled) is retried before
+/// it is given up with a receipt.
+const RELEASE_GIVE_UP: Duration = Duration::from_secs(3600);
 /// How often the records of delivered final receipts are deleted, in one batch.
 const DELETE_EVERY: Duration = Duration::from_millis(50);
 /// Deletes gathered before they are written at once, whatever the time.
@@ -116,10 +128,10 @@ pub struct Router {
     conversations: Mutex<Conversations>,
     /// The opt-out list.
     consent: Arc<Consent>,
-    /// Numbers to time zones, for quiet hours.
-    zones: ZoneMap,
-    /// Marketing counts per recipient, for frequency caps.
-    caps: Mutex<Caps>,
+    /// Opt-outs, quiet hours and caps, checked on every submit.
+    gate: Gate,
+    /// Marketing waiting for daytime.
+    held: Held,
     /// Per connector: its orphan task's wake-up, and whether receipts are parked.
     orphans: Mutex<HashMap<String, Orphans>>,
     /// Records whose final receipt is queued for the customer, to delete in one batch.
@@ -146,6 +158,7 @@ impl Router {
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         consent: Arc<Consent>,
+        clock: Arc<Clock>,
     ) -> Arc<Router> {
         let router = Arc::new(Router {
             tables: RwLock::new(Arc::new(Tables {
@@ -158,6 +171,7 @@ impl Router {
                 smpp: config.smpp.clone(),
             })),
             ids: IdGenerator::new(config.node.id),
+            held: Held::new(store.clone(), clock.clone(), HELD_MAX, HELD_TTL),
             store,
             metrics,
             receivers: Mutex::new(HashMap::new()),
@@ -171,12 +185,12 @@ impl Router {
                 config.mo.conversation_window,
                 CONVERSATIONS,
             )),
+            gate: Gate::new(consent.clone(), clock, CAPPED_PAIRS),
             consent,
-            zones: ZoneMap::new(),
-            caps: Mutex::new(Caps::new(CAPPED_PAIRS)),
         });
         router.apply(config);
         router.spawn_deleter();
+        router.spawn_releaser();
         router
     }
 
@@ -480,7 +494,8 @@ impl Router {
         }
     }
 
-    /// Routes and sends one submit_sm; returns the status and, on success, our message id.
+    /// Routes one submit_sm, passes it through the consent gate, and sends it (or holds it
+    /// for the recipient's daytime); returns the status and, on success, our message id.
     async fn submit(&self, account: &Account, sm: &SubmitSm) -> Submitted {
         let tables = self.tables();
         let started = now_instant();
@@ -499,10 +514,6 @@ impl Router {
                 return (CommandStatus::THROTTLED, None, None);
             }
         }
-        if let Some((status, reason)) = self.consent_refusal(account, sm) {
-            self.metrics.refused(&account.system_id, reason);
-            return (status, None, None);
-        }
         let m = Message {
             account: account.system_id.as_bytes(),
             dest: &sm.dest.addr,
@@ -520,8 +531,65 @@ impl Router {
         if wants_receipt && !sm.registered_delivery.wants_receipt() {
             outgoing.registered_delivery = smpp_pdu::RegisteredDelivery(1);
         }
-        let (part, parts, sticky) = concat_of(sm, &account.system_id);
+        match self.gate.check(account, &route.rule.consent, sm) {
+            Verdict::Send => {}
+            Verdict::Refuse { status, reason } => {
+                self.metrics.refused(&account.system_id, reason);
+                return (status, None, None);
+            }
+            Verdict::Hold { until } => {
+                let id = self.ids.next();
+                let held = HeldMessage {
+                    account: account.system_id.clone(),
+                    message_id: id.0,
+                    wants_receipt,
+                    submitted_at: self.gate.clock().now(),
+                    submit: outgoing,
+                };
+                match self.held.hold(until, &held).await {
+                    Ok(()) => {
+                        self.metrics.held(&account.system_id);
+                        let mut buf = IdBuf::default();
+                        let rendered =
+                            Bytes::copy_from_slice(id.render(account.id_format, &mut buf));
+                        return (CommandStatus::OK, Some(rendered), None);
+                    }
+                    // Its window opened meanwhile: send it now.
+                    Err(HoldError::Due) => outgoing = held.submit,
+                    Err(HoldError::Store(smpp_store::StoreError::QueueFull { .. })) => {
+                        return (CommandStatus::MSGQFUL, None, None)
+                    }
+                    Err(e) => {
+                        tracing::error!(error = ?e, "message not held");
+                        return (CommandStatus::X_T_APPN, None, None);
+                    }
+                }
+            }
+        }
         let deadline = started + tables.smpp.response_budget;
+        self.send(
+            &tables, account, index, sm, outgoing, &route, None, deadline,
+        )
+        .await
+    }
+
+    /// Sends `outgoing` (the customer's `sm`, adjusted) over the route's connectors in order
+    /// and, when a receipt is owed, makes its correlation record durable; `id` is our message
+    /// id when it was given already (a held message), else a new one is made on the ack.
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        tables: &Tables,
+        account: &Account,
+        index: Option<usize>,
+        sm: &SubmitSm,
+        outgoing: SubmitSm,
+        route: &Resolved<'_>,
+        id: Option<MessageId>,
+        deadline: Instant,
+    ) -> Submitted {
+        let wants_receipt = outgoing.registered_delivery.wants_receipt();
+        let (part, parts, sticky) = concat_of(sm, &account.system_id);
         let mut status = CommandStatus::SUBMITFAIL;
         for cid in route.rule.target.plan(fastrand::u32(..)) {
             let Some(connector) = tables.connectors.get(usize::from(cid.0)) else {
@@ -551,7 +619,7 @@ impl Router {
             let Body::SubmitSmResp(resp) = answer.body else {
                 return (CommandStatus::SYSERR, None, Some(connector.clone()));
             };
-            let id = self.ids.next();
+            let id = id.unwrap_or_else(|| self.ids.next());
             if let (Some(i), Ok(mut c)) = (index, self.conversations.lock()) {
                 c.texted(&sm.source.addr, &sm.dest.addr, i, std::time::Instant::now());
             }
@@ -588,6 +656,148 @@ impl Router {
             return (CommandStatus::OK, Some(rendered), Some(connector.clone()));
         }
         (status, None, None)
+    }
+
+    // ---- held marketing -----------------------------------------------------------------
+
+    /// The task that finds the held messages a restart left, then releases each minute's
+    /// messages when it comes (looking every [`RELEASE_TICK`]).
+    fn spawn_releaser(self: &Arc<Self>) {
+        let router = Arc::downgrade(self);
+        tokio::spawn(async move {
+            if let Some(r) = router.upgrade() {
+                match r.held.recover().await {
+                    Ok(n) => r.metrics.set_held(n),
+                    Err(e) => {
+                        tracing::error!(error = %e, "held messages not found; they wait for the next start")
+                    }
+                }
+            }
+            loop {
+                tokio::time::sleep(RELEASE_TICK).await;
+                let Some(r) = router.upgrade() else {
+                    return;
+                };
+                r.release_due().await;
+            }
+        });
+    }
+
+    /// Releases every due minute's messages; a minute whose messages meet temporary errors is
+    /// tried again on the next tick.
+    async fn release_due(&self) {
+        for minute in self.held.due() {
+            loop {
+                let batch = match self.held.batch(minute, RELEASE_BATCH).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::error!(error = %e, "held messages unreadable");
+                        return;
+                    }
+                };
+                if batch.is_empty() {
+                    if let Err(e) = self.held.close(minute).await {
+                        tracing::warn!(error = %e, "held minute not closed; it is looked at again");
+                    }
+                    break;
+                }
+                let settled = join_all(batch.iter().map(|e| self.release(minute, e))).await;
+                let done: Vec<u64> = batch
+                    .iter()
+                    .zip(&settled)
+                    .filter(|(_, &ok)| ok)
+                    .map(|(e, _)| e.seq)
+                    .collect();
+                if let Err(e) = self.held.done(minute, &done).await {
+                    tracing::warn!(error = %e, "released messages not removed; they may go twice");
+                    return;
+                }
+                if done.len() < batch.len() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Sends one held message whose minute came; true when it is settled (sent, or given up
+    /// with a receipt to the customer), false to try again later.
+    async fn release(&self, minute: u64, e: &Entry) -> bool {
+        let Some(m) = &e.message else {
+            tracing::warn!("an unreadable held message was dropped");
+            self.metrics.released("", "dropped");
+            return true;
+        };
+        let tables = self.tables();
+        let index = tables.access.index_of(m.account.as_bytes());
+        let Some(account) = index.and_then(|i| tables.access.accounts().get(i)) else {
+            tracing::warn!(account = %m.account, "a held message of an account no longer configured was dropped");
+            self.metrics.released(&m.account, "dropped");
+            return true;
+        };
+        let sm = &m.submit;
+        let msg = Message {
+            account: account.system_id.as_bytes(),
+            dest: &sm.dest.addr,
+            source: &sm.source.addr,
+            service_type: &sm.service_type,
+        };
+        let status = match tables.routes.resolve(&msg) {
+            None => CommandStatus::INVDSTADR,
+            Some(route) if !self.gate.still_wanted(account, &route.rule.consent, sm) => {
+                account.consent.refuse_status
+            }
+            Some(route) => {
+                let deadline = now_instant() + tables.smpp.response_budget;
+                let (status, _, connector) = self
+                    .send(
+                        &tables,
+                        account,
+                        index,
+                        sm,
+                        sm.clone(),
+                        &route,
+                        Some(MessageId(m.message_id)),
+                        deadline,
+                    )
+                    .await;
+                let connector = connector.as_ref().map_or("", |c| c.name());
+                self.metrics.submit(&account.system_id, connector, status);
+                status
+            }
+        };
+        if status == CommandStatus::OK {
+            self.metrics.released(&account.system_id, "sent");
+            return true;
+        }
+        let temporary = matches!(
+            status,
+            CommandStatus::THROTTLED
+                | CommandStatus::MSGQFUL
+                | CommandStatus::SUBMITFAIL
+                | CommandStatus::SYSERR
+                | CommandStatus::X_T_APPN
+        );
+        let due_since = self
+            .gate
+            .clock()
+            .now()
+            .duration_since(UNIX_EPOCH + Duration::from_millis(minute))
+            .unwrap_or_default();
+        if temporary && due_since < RELEASE_GIVE_UP {
+            return false;
+        }
+        tracing::info!(account = %account.system_id, status = ?status, "a held message was not sent");
+        if m.wants_receipt {
+            let receipt = failure_receipt(m, account, status, self.gate.clock().now());
+            if !self
+                .enqueue(&account.system_id, Body::DeliverSm(receipt))
+                .await
+            {
+                return false;
+            }
+        }
+        self.metrics.released(&account.system_id, "refused");
+        true
     }
 
     // ---- carriers' deliver_sm -----------------------------------------------------------
@@ -815,42 +1025,6 @@ impl Router {
         o.entry(connector.to_owned())
             .or_insert_with(|| (Arc::new(Notify::new()), Arc::new(AtomicBool::new(true))))
             .clone()
-    }
-
-    /// Why a submit must not go, by the account's consent settings: the recipient opted out,
-    /// it is marketing outside the recipient's daytime, or over their cap.
-    fn consent_refusal(
-        &self,
-        account: &Account,
-        sm: &SubmitSm,
-    ) -> Option<(CommandStatus, &'static str)> {
-        let policy = &account.consent;
-        let scope = account_scope(&account.system_id);
-        if policy.enforce && self.consent.blocks(scope, &sm.source.addr, &sm.dest.addr) {
-            return Some((policy.refuse_status, "opted_out"));
-        }
-        if !policy.is_marketing(&sm.service_type) {
-            return None;
-        }
-        if let Some(window) = policy.quiet_hours {
-            let now = jiff::Timestamp::now();
-            if self
-                .zones
-                .check(&sm.dest.addr, &policy.timezone, window, now)
-                .is_err()
-            {
-                // A temporary refusal: the customer may try again once it is daytime there.
-                return Some((CommandStatus::X_T_APPN, "quiet_hours"));
-            }
-        }
-        let recipient = pack_number(&sm.dest.addr)?;
-        let day = day_of(SystemTime::now());
-        let over = self
-            .caps
-            .lock()
-            .map(|mut c| c.take(scope, recipient, day, policy.caps).is_err())
-            .unwrap_or(false);
-        over.then_some((CommandStatus::X_R_APPN, "frequency_cap"))
     }
 
     /// Applies what a reply asks (STOP, START, HELP) for `account` and sends the answer back to
@@ -1118,6 +1292,56 @@ async fn deliver_one(link: &Link, e: &PendingEntry) -> Option<u64> {
         Err(_) => Some(CommandStatus::OK),
     };
     (status == Some(CommandStatus::OK)).then_some(e.seq)
+}
+
+/// The receipt a customer gets for a held message that was not sent in the end: `REJECTD`
+/// when the router refused it (opted out overnight, no route any more), `UNDELIV` when the
+/// carrier did; `err` carries the command_status's low three digits.
+fn failure_receipt(
+    m: &HeldMessage,
+    account: &Account,
+    status: CommandStatus,
+    now: SystemTime,
+) -> DeliverSm {
+    let mut buf = IdBuf::default();
+    let id = MessageId(m.message_id).render(account.id_format, &mut buf);
+    let state =
+        if matches!(status, CommandStatus::INVDSTADR) || status == account.consent.refuse_status {
+            smpp_pdu::MessageState::REJECTED
+        } else {
+            smpp_pdu::MessageState::UNDELIVERABLE
+        };
+    let date = |t: SystemTime| {
+        jiff::Timestamp::try_from(t)
+            .map(|t| t.strftime("%y%m%d%H%M").to_string())
+            .unwrap_or_default()
+    };
+    let mut text = BytesMut::with_capacity(160);
+    smpp_pdu::receipt::format(
+        &smpp_pdu::receipt::ReceiptFields {
+            id,
+            sub: 1,
+            dlvrd: 0,
+            submit_date: date(m.submitted_at).as_bytes(),
+            done_date: date(now).as_bytes(),
+            state,
+            err: (status.0 % 1000) as u16,
+            text: b"",
+        },
+        &mut text,
+    );
+    let mut tlvs = smpp_pdu::TlvsBuilder::new();
+    // Our ids are at most 20 digits, well inside the TLV's 65 octets.
+    let _ = tlvs.receipted_message_id(id);
+    tlvs.message_state(state);
+    DeliverSm {
+        source: m.submit.dest.clone(),
+        dest: m.submit.source.clone(),
+        esm_class: smpp_pdu::EsmClass(smpp_pdu::EsmClass::DELIVERY_RECEIPT),
+        short_message: text.freeze(),
+        tlvs: tlvs.build(),
+        ..Default::default()
+    }
 }
 
 /// The durable queue where a connector's receipts wait for their record. Its name is longer

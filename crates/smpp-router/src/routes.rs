@@ -115,6 +115,8 @@ pub struct Rule {
     pub service_types: Vec<String>,
     /// Where matching messages go.
     pub target: Target,
+    /// What the rule changes of its accounts' consent settings.
+    pub consent: crate::gate::RouteConsent,
 }
 
 impl Rule {
@@ -250,6 +252,7 @@ mod tests {
             sources: vec![],
             service_types: vec![],
             target,
+            consent: Default::default(),
         }
     }
 
@@ -382,6 +385,7 @@ mod tests {
                         sources: vec![],
                         service_types: vec![],
                         target: Target::One(ConnectorId(0)),
+                        consent: Default::default(),
                     })
                     .collect();
                 let t = RouteTable::new(rules.clone());

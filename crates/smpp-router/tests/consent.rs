@@ -1,0 +1,406 @@
+//! Consent end to end, over TCP on 127.0.0.1 (customer → in-process router → smpp-sim):
+//! STOP/START/HELP, suppression lists, quiet hours (held and released on a clock the test
+//! moves, across a restart), frequency caps, and the per-route and per-TLV settings.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use smpp_pdu::{Body, CommandStatus, MessageState, Pdu, RegisteredDelivery, TlvTag, TlvsBuilder};
+use smpp_router::clock::Clock;
+use smpp_session::BindKind;
+use smpp_tokio::Incoming;
+use smpp_tools::sim::{SimConfig, SimHandle};
+use tokio::sync::mpsc;
+
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppression_lists_are_imported_at_start_and_managed_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    std::fs::write(
+        dir.path().join("dnc.csv"),
+        "number,source\n+15550001,carrier\nbogus,x\n15550002\n",
+    )
+    .unwrap();
+    let text = format!(
+        "{}\n[[suppression_imports]]\nfile = \"dnc.csv\"\nscope = \"global\"\n",
+        config_text(dir.path(), &a, &b, "", SPLIT)
+    );
+    let d = daemon(dir.path(), &text).await;
+    let numbers = |body: &str| {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let mut n: Vec<String> = v["numbers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let (code, body) = request(&d, "GET", "/v1/suppressions?scope=global", "").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(numbers(&body), ["15550001", "15550002"]);
+
+    // An upload: good rows added, bad rows reported by line.
+    let (code, body) = request(
+        &d,
+        "POST",
+        "/v1/suppressions?scope=account:demo",
+        "15550003\n12x\n+15550004\n",
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["added"], 2);
+    assert_eq!(v["bad_rows"][0]["line"], 2);
+    let (code, _) = request(
+        &d,
+        "DELETE",
+        "/v1/suppressions?scope=account:demo&number=15550003",
+        "",
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, body) = request(&d, "GET", "/v1/suppressions?scope=account:ghost", "").await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("ghost"));
+    d.shutdown().await;
+
+    // The list outlives the process.
+    let d = daemon(dir.path(), &text).await;
+    let (_, body) = request(&d, "GET", "/v1/suppressions?scope=account:demo", "").await;
+    assert_eq!(numbers(&body), ["15550004"]);
+    assert!(d.consent().blocks(
+        smpp_router::consent::account_scope("demo"),
+        b"ACME",
+        b"15550004"
+    ));
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_is_honoured_help_is_answered_and_the_reply_still_reaches_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let chatty = |text: &str| SimConfig {
+        mo_rate: 5.0,
+        mo_texts: vec![text.to_owned()],
+        ..SimConfig::default()
+    };
+    // Carrier a: the person replies STOP; carrier b: they reply HELP.
+    let (a, b) = (sim(chatty("stop")).await, sim(chatty("HELP")).await);
+    let routes = "[[routes]]\nsources = [\"15550100\"]\nconnector = \"a\"\n\
+                  [[routes]]\nsources = [\"12345\", \"15550199\"]\nconnector = \"b\"\n";
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+
+    // Text 1555…0001 from 15550100; they answer STOP. The account still gets the reply.
+    let status = |r: Result<smpp_pdu::Pdu, smpp_tokio::Error>| r.unwrap().command_status;
+    assert_eq!(
+        status(demo.send(submit(1, "15550100", false)).await),
+        CommandStatus::OK
+    );
+    let (to, text) = next_mo(&mut demo_in).await;
+    assert_eq!((&to[..], &text[..]), (&b"15550100"[..], &b"stop"[..]));
+    // The person got the confirmation (a second submit reached carrier a) …
+    for _ in 0..200 {
+        if a.counts().accepted >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let confirmed = a.counts().accepted;
+    assert!(confirmed >= 2, "no confirmation was sent");
+    // … and is not texted again from that number: refused, never reaching the carrier.
+    assert_eq!(
+        status(demo.send(submit(1, "15550100", false)).await),
+        CommandStatus::X_R_APPN
+    );
+    // From another number of the account they may be texted (opt-out per sender by default).
+    assert_eq!(
+        status(demo.send(submit(1, "15550199", false)).await),
+        CommandStatus::OK
+    );
+
+    // HELP from someone texted from 12345 is answered with the help text.
+    assert_eq!(
+        status(demo.send(submit(2, "12345", false)).await),
+        CommandStatus::OK
+    );
+    for _ in 0..300 {
+        let (_, text) = next_mo(&mut demo_in).await;
+        if &text[..] == b"HELP" {
+            break;
+        }
+    }
+    let metrics = get(&d, "/metrics").await.1;
+    assert!(
+        metrics.contains("smpp_consent_total{account=\"demo\",kind=\"opt_out\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("smpp_consent_total{account=\"demo\",kind=\"help\"}"));
+    assert!(metrics.contains("smpp_refused_total{account=\"demo\",reason=\"opted_out\"} 1"));
+    assert!(
+        a.counts().accepted <= confirmed + 3,
+        "nothing more reached carrier a for that person"
+    );
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
+/// The next `hh:00` UTC after now by `clock`.
+fn next_utc_hour(clock: &Clock, hour: i8) -> SystemTime {
+    let now = clock.timestamp();
+    let day = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let at = |d: jiff::civil::Date| {
+        d.at(hour, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+    };
+    let mut t = at(day);
+    if t <= now {
+        t = at(day.tomorrow().unwrap());
+    }
+    SystemTime::from(t)
+}
+
+/// A submit to a number whose prefix names no zone (so the account's zone, UTC, decides),
+/// asking for a receipt, with `service_type`, optionally carrying the marketing TLV 0x1400.
+fn night_submit(source: &str, service_type: &str, tlv: bool) -> Body {
+    let Body::SubmitSm(mut sm) = submit_as(1, source, service_type) else {
+        unreachable!()
+    };
+    sm.dest.addr = Bytes::from_static(b"999000111");
+    sm.registered_delivery = RegisteredDelivery(1);
+    if tlv {
+        let mut t = TlvsBuilder::new();
+        t.octets(TlvTag(0x1400), &[1]).unwrap();
+        sm.tlvs = t.build();
+    }
+    Body::SubmitSm(sm)
+}
+
+fn message_id(r: Result<Pdu, smpp_tokio::Error>) -> Bytes {
+    let r = r.unwrap();
+    assert_eq!(r.command_status, CommandStatus::OK, "{r:?}");
+    let Body::SubmitSmResp(resp) = r.body else {
+        panic!("{r:?}")
+    };
+    resp.message_id
+}
+
+fn status(r: Result<Pdu, smpp_tokio::Error>) -> CommandStatus {
+    r.unwrap().command_status
+}
+
+/// Waits for the next receipt (answering it): (our id it names, its state).
+async fn next_receipt(rx: &mut mpsc::Receiver<Incoming>) -> (Bytes, MessageState) {
+    loop {
+        let inc = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a receipt in time")
+            .unwrap();
+        inc.responder.respond_status(CommandStatus::OK).await;
+        if let Body::DeliverSm(d) = &inc.pdu.body {
+            if d.esm_class.is_receipt() {
+                let r = smpp_router::receipts::read(d).unwrap();
+                return (Bytes::copy_from_slice(r.carrier_id), r.state.unwrap());
+            }
+        }
+    }
+}
+
+fn accepted(a: &SimHandle, b: &SimHandle) -> u64 {
+    a.counts().accepted + b.counts().accepted
+}
+
+async fn metric(d: &smpp_router::daemon::Daemon, line: &str) -> bool {
+    get(d, "/metrics").await.1.lines().any(|l| l == line)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marketing_at_night_is_held_survives_a_restart_and_goes_in_the_morning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let clock = Arc::new(Clock::system());
+    clock.advance_to(next_utc_hour(&clock, 23));
+    let text = config_text(
+        dir.path(),
+        &a,
+        &b,
+        "consent = { marketing_service_types = [\"MKT\"] }",
+        SPLIT,
+    );
+    let d = daemon_with_clock(dir.path(), &text, clock.clone()).await;
+    let (demo, _) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    // 23:00 where the person is: the marketing message is accepted but does not go …
+    let held_id = message_id(demo.send(night_submit("ACME", "MKT", false)).await);
+    // … while a transactional one goes at once.
+    message_id(demo.send(night_submit("ACME", "OTP", false)).await);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(accepted(&a, &b), 1, "only the transactional message went");
+    assert!(metric(&d, "smpp_held_total{account=\"demo\"} 1").await);
+    assert!(metric(&d, "smpp_held_messages 1").await);
+    demo.shutdown().await;
+    d.shutdown().await;
+
+    // Restarted during the night: still held.
+    let d = daemon_with_clock(dir.path(), &text, clock.clone()).await;
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(accepted(&a, &b), 1);
+    // Morning comes. (The transactional message's receipt may come first.)
+    clock.advance_to(next_utc_hour(&clock, 8));
+    let mut ids = vec![next_receipt(&mut demo_in).await.0];
+    if ids[0] != held_id {
+        ids.push(next_receipt(&mut demo_in).await.0);
+    }
+    assert!(
+        ids.contains(&held_id),
+        "the held message's receipt names the id it was acked with: {ids:?} vs {held_id:?}"
+    );
+    assert_eq!(accepted(&a, &b), 2);
+    assert!(
+        metric(
+            &d,
+            "smpp_released_total{account=\"demo\",outcome=\"sent\"} 1"
+        )
+        .await
+    );
+    assert!(metric(&d, "smpp_held_messages 0").await);
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_who_opts_out_overnight_is_not_texted_in_the_morning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let clock = Arc::new(Clock::system());
+    clock.advance_to(next_utc_hour(&clock, 22));
+    let text = config_text(
+        dir.path(),
+        &a,
+        &b,
+        "consent = { marketing = true, opt_out = \"account\" }",
+        SPLIT,
+    );
+    let d = daemon_with_clock(dir.path(), &text, clock.clone()).await;
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let held_id = message_id(demo.send(night_submit("ACME", "", false)).await);
+    let (code, body) = request(
+        &d,
+        "POST",
+        "/v1/suppressions?scope=account:demo",
+        "999000111\n",
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    clock.advance_to(next_utc_hour(&clock, 9));
+    let (id, state) = next_receipt(&mut demo_in).await;
+    assert_eq!((id, state), (held_id, MessageState::REJECTED));
+    assert_eq!(accepted(&a, &b), 0, "nothing reached a carrier");
+    assert!(
+        metric(
+            &d,
+            "smpp_released_total{account=\"demo\",outcome=\"refused\"} 1"
+        )
+        .await
+    );
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_and_a_tlv_say_what_is_marketing_and_the_cap_refuses_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let clock = Arc::new(Clock::system());
+    clock.advance_to(next_utc_hour(&clock, 23));
+    // Campaigns from 15550199 are marketing and refused at night on their route; the account
+    // marks marketing with TLV 0x1400 elsewhere; OTPs are transactional on their route even
+    // though they carry the TLV.
+    let routes = "[[routes]]\nsources = [\"15550199\"]\nconnector = \"a\"\n\
+                  consent = { marketing = true, quiet_action = \"refuse\" }\n\
+                  [[routes]]\nservice_types = [\"OTP\"]\nconnector = \"b\"\n\
+                  consent = { marketing = false }\n\
+                  [[routes]]\nconnector = \"a\"\n";
+    let text = config_text(
+        dir.path(),
+        &a,
+        &b,
+        "consent = { marketing_tlv = 0x1400, max_per_day = 2 }",
+        routes,
+    );
+    let d = daemon_with_clock(dir.path(), &text, clock.clone()).await;
+    let (demo, _) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        status(demo.send(night_submit("15550199", "", false)).await),
+        CommandStatus::X_T_APPN,
+        "the campaign route refuses at night"
+    );
+    message_id(demo.send(night_submit("ACME", "", false)).await);
+    message_id(demo.send(night_submit("ACME", "OTP", true)).await);
+    message_id(demo.send(night_submit("ACME", "", true)).await);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        accepted(&a, &b),
+        2,
+        "the plain and the OTP went; the one with the TLV is held"
+    );
+    assert!(
+        metric(
+            &d,
+            "smpp_refused_total{account=\"demo\",reason=\"quiet_hours\"} 1"
+        )
+        .await
+    );
+    assert!(metric(&d, "smpp_held_total{account=\"demo\"} 1").await);
+    // Held messages count against the day's cap: one more is held, then the cap refuses.
+    message_id(demo.send(night_submit("ACME", "", true)).await);
+    assert_eq!(
+        status(demo.send(night_submit("ACME", "", true)).await),
+        CommandStatus::X_R_APPN
+    );
+    assert!(
+        metric(
+            &d,
+            "smpp_refused_total{account=\"demo\",reason=\"frequency_cap\"} 1"
+        )
+        .await
+    );
+    // Both held ones go in the morning.
+    clock.advance_to(next_utc_hour(&clock, 10));
+    for _ in 0..100 {
+        if accepted(&a, &b) == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(accepted(&a, &b), 4, "released in the morning");
+    demo.shutdown().await;
+    d.shutdown().await;
+}
