@@ -172,8 +172,23 @@ impl Consent {
             .log
             .lock()
             .map_err(|_| std::io::Error::other("opt-out log poisoned"))?;
+        // Only what changes is logged: re-importing a list at every start writes nothing.
+        let entries: Vec<(Scope, u64)> = {
+            let set = self
+                .set
+                .read()
+                .map_err(|_| std::io::Error::other("opt-out set poisoned"))?;
+            entries
+                .iter()
+                .filter(|(scope, n)| set.contains(*scope, *n) != add)
+                .copied()
+                .collect()
+        };
+        if entries.is_empty() {
+            return Ok(0);
+        }
         let mut text = String::with_capacity(entries.len() * 24);
-        for (scope, number) in entries {
+        for (scope, number) in &entries {
             text.push_str(if add { "+ " } else { "- " });
             text.push_str(&scope_text(*scope));
             text.push(' ');
@@ -482,6 +497,13 @@ mod tests {
             "START survives a restart too"
         );
         assert_eq!(c.len(), 1);
+        // Importing the same list again (as every start does) changes and writes nothing.
+        let log_len = || std::fs::metadata(dir.join("opt-outs.log")).map_or(0, |m| m.len());
+        let before = log_len();
+        let (added, _) = c
+            .import_csv(Scope::Global, "15550003\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((added, log_len()), (0, before));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

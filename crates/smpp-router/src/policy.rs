@@ -130,6 +130,12 @@ impl Suppressions {
         self.set.insert((k, v, number))
     }
 
+    /// True when `number` is on `scope`'s list.
+    pub fn contains(&self, scope: Scope, number: u64) -> bool {
+        let (k, v) = scope.key();
+        self.set.contains(&(k, v, number))
+    }
+
     /// Takes `number` off `scope`'s list; false when it was not there.
     pub fn remove(&mut self, scope: Scope, number: u64) -> bool {
         let (k, v) = scope.key();

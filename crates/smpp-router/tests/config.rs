@@ -261,3 +261,73 @@ fn consent_settings_are_read_per_account() {
     };
     assert_eq!(key, "consent");
 }
+
+#[test]
+fn quiet_hours_marketing_marks_and_route_overrides_are_read_and_checked() {
+    use smpp_router::gate::{QuietAction, RouteConsent};
+    let text = EXAMPLE
+        .replacen(
+            "numbers = [\"15550100\"]",
+            "numbers = [\"15550100\"]\nconsent = { marketing_tlv = 0x1400, quiet_action = \"refuse\", \
+             quiet_hours = \"09:30-20:00\" }",
+            1,
+        )
+        .replacen(
+            "connector = \"sim\"",
+            "connector = \"sim\"\nconsent = { marketing = true, quiet_hours = \"off\", max_per_day = 0, max_per_week = 5 }",
+            1,
+        );
+    let c = Config::parse(&text).unwrap();
+    let consent = &c.accounts[0].consent;
+    assert_eq!(consent.marketing_tlv, Some(0x1400));
+    assert_eq!(consent.quiet_action, QuietAction::Refuse);
+    assert_eq!(
+        consent
+            .quiet_hours
+            .map(|w| (w.start.hour(), w.start.minute())),
+        Some((9, 30))
+    );
+    assert_eq!(
+        c.routes[0].consent,
+        RouteConsent {
+            marketing: Some(true),
+            quiet_hours: Some(None),
+            max_per_day: Some(None),
+            max_per_week: Some(Some(5)),
+            ..RouteConsent::default()
+        }
+    );
+    // Defaults: hold, no TLV, and a route that changes nothing.
+    let d = Config::parse(EXAMPLE).unwrap();
+    assert_eq!(d.accounts[0].consent.quiet_action, QuietAction::Hold);
+    assert_eq!(d.accounts[0].consent.marketing_tlv, None);
+    assert_eq!(d.routes[0].consent, RouteConsent::default());
+    // Mistakes name their keys.
+    for (to, key) in [
+        (
+            "connector = \"sim\"\nconsent = { quiet_hours = \"late\" }",
+            "routes[0].consent.quiet_hours",
+        ),
+        (
+            "connector = \"sim\"\nconsent = { max_per_day = -1 }",
+            "routes[0].consent.max_per_day",
+        ),
+    ] {
+        let Err(Error::Config { key: got, line, .. }) =
+            Config::parse(&EXAMPLE.replacen("connector = \"sim\"", to, 1))
+        else {
+            panic!("{to:?} accepted")
+        };
+        assert_eq!(got, key);
+        assert!(line > 1);
+    }
+    let bad = EXAMPLE.replacen(
+        "numbers = [\"15550100\"]",
+        "consent = { marketing_tlv = 70000 }",
+        1,
+    );
+    let Err(Error::Config { key, .. }) = Config::parse(&bad) else {
+        panic!("accepted")
+    };
+    assert_eq!(key, "accounts[0].consent.marketing_tlv");
+}
