@@ -1219,6 +1219,8 @@ fn every_family() -> String {
     m.set_customer_binds("a", 1);
     m.consent("a", "opt_out");
     m.refused("a", "opted_out");
+    m.held("a");
+    m.released("a", "sent");
     let o = m.observer("c", 0);
     o.request_sent(CommandId::SUBMIT_SM, 1);
     o.request_failed(CommandId::SUBMIT_SM);
