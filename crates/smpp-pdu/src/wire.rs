@@ -22,12 +22,14 @@ pub trait Storage: AsRef<[u8]> + Sized {
 }
 
 impl Storage for Bytes {
+    #[inline]
     fn slice(&self, range: Range<usize>) -> Self {
         Bytes::slice(self, range)
     }
 }
 
 impl Storage for &[u8] {
+    #[inline]
     fn slice(&self, range: Range<usize>) -> Self {
         &self[range]
     }
@@ -104,6 +106,11 @@ impl Default for DecodeOptions {
 const LENIENT_CSTR_MAX: usize = 256;
 
 /// Reads body fields from a frame, slicing instead of copying.
+///
+/// Every read is `#[inline]` and every error is built in a `#[cold]` function, so a body's
+/// reader compiles to straight-line loads with one predictable branch per field (or per run of
+/// fixed-size fields, see [`Reader::fixed`]); the checks are the same as ever, only the
+/// error-path code is moved out of the way.
 pub(crate) struct Reader<'a, B> {
     frame: &'a B,
     bytes: &'a [u8],
@@ -113,6 +120,7 @@ pub(crate) struct Reader<'a, B> {
 
 impl<'a, B: Storage> Reader<'a, B> {
     /// A reader over the body of `frame` (which starts with the header).
+    #[inline]
     pub(crate) fn new(frame: &'a B, strict: bool) -> Self {
         Reader {
             frame,
@@ -122,60 +130,72 @@ impl<'a, B: Storage> Reader<'a, B> {
         }
     }
 
+    #[inline]
     pub(crate) fn strict(&self) -> bool {
         self.strict
     }
 
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
     }
 
+    /// The octets not read yet.
+    #[inline(always)]
+    fn rest(&self) -> &'a [u8] {
+        // `pos` never passes the end: every read checks before it advances.
+        self.bytes.get(self.pos..).unwrap_or_default()
+    }
+
+    #[inline(always)]
     pub(crate) fn u8(&mut self, field: Field) -> Result<u8, Error> {
-        let b = *self.bytes.get(self.pos).ok_or(Error::Truncated(field))?;
-        self.pos += 1;
-        Ok(b)
+        let [v] = self.fixed([field])?;
+        Ok(v)
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self, field: Field) -> Result<u32, Error> {
-        let b = self
-            .bytes
-            .get(self.pos..self.pos + 4)
-            .ok_or(Error::Truncated(field))?;
-        self.pos += 4;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        let v = self.fixed([field; 4])?;
+        Ok(u32::from_be_bytes(v))
     }
 
-    /// `n` octets.
-    pub(crate) fn octets(&mut self, field: Field, n: usize) -> Result<B, Error> {
-        if self.remaining() < n {
-            return Err(Error::Truncated(field));
+    /// A run of `N` one-octet fields with one bounds check. When the body ends inside the run,
+    /// the error names the first field that is missing, as reading them one by one would.
+    #[inline(always)]
+    pub(crate) fn fixed<const N: usize>(&mut self, fields: [Field; N]) -> Result<[u8; N], Error> {
+        const { assert!(N > 0, "a run names at least one field") };
+        match self.rest().first_chunk::<N>() {
+            Some(v) => {
+                self.pos += N;
+                Ok(*v)
+            }
+            None => Err(truncated_in(&fields, self.remaining())),
         }
-        let start = self.pos;
-        self.pos += n;
-        Ok(self.slice(start..self.pos))
     }
 
-    fn slice(&self, range: Range<usize>) -> B {
-        self.frame.slice(range)
+    /// The `len` octets at `start`; an empty field is made without touching the frame's storage
+    /// (for `Bytes`, no reference count).
+    #[inline(always)]
+    fn slice(&self, start: usize, len: usize) -> B {
+        self.frame.slice(start..start + len)
     }
 
     /// A C-Octet string of at most `max` octets including its NUL; returns it without the NUL.
+    #[inline(always)]
     pub(crate) fn cstr(&mut self, field: Field, max: u16) -> Result<B, Error> {
-        let rest = &self.bytes[self.pos..];
+        let rest = self.rest();
         let limit = if self.strict {
             usize::from(max)
         } else {
             LENIENT_CSTR_MAX.max(usize::from(max))
         };
-        let window = &rest[..rest.len().min(limit)];
-        match window.iter().position(|&b| b == 0) {
+        match find_nul(rest, limit) {
             Some(n) => {
                 let start = self.pos;
                 self.pos += n + 1;
-                Ok(self.slice(start..start + n))
+                Ok(self.slice(start, n))
             }
-            None if rest.len() > window.len() => Err(Error::TooLong { field, max }),
-            None => Err(Error::Unterminated(field)),
+            None => Err(cstr_error(field, max, rest.len() > limit)),
         }
     }
 
@@ -185,7 +205,7 @@ impl<'a, B: Storage> Reader<'a, B> {
             Err(Error::Unterminated(_)) if !self.strict => {
                 let start = self.pos;
                 self.pos = self.bytes.len();
-                Ok(self.slice(start..self.pos))
+                Ok(self.slice(start, self.pos - start))
             }
             other => other,
         }
@@ -195,58 +215,132 @@ impl<'a, B: Storage> Reader<'a, B> {
     /// body of a response with an error status, and some peers omit it always.
     pub(crate) fn last_cstr_or_empty(&mut self, field: Field, max: u16) -> Result<B, Error> {
         if self.remaining() == 0 {
-            return Ok(self.frame.slice(self.pos..self.pos));
+            return Ok(self.slice(self.pos, 0));
         }
         self.last_cstr(field, max)
     }
 
     /// An SMPP time field: empty, or 16 characters `YYMMDDhhmmsstnnp` (absolute with `+`/`-`,
     /// relative with `R`).
+    #[inline(always)]
     pub(crate) fn time(&mut self, field: Field) -> Result<B, Error> {
         let value = self.cstr(field, 17)?;
         if self.strict && !is_valid_time(value.as_ref()) {
-            return Err(Error::InvalidValue(field));
+            return Err(invalid(field));
         }
         Ok(value)
     }
 
-    /// `sm_length` followed by `short_message`.
-    pub(crate) fn short_message(&mut self) -> Result<B, Error> {
-        let sm_length = self.u8(Field::SmLength)?;
+    /// `short_message` once its `sm_length` has been read.
+    #[inline(always)]
+    pub(crate) fn short_message_of(&mut self, sm_length: u8) -> Result<B, Error> {
         let available = self.remaining();
         if usize::from(sm_length) > available {
-            return Err(Error::SmLength {
-                sm_length,
-                available,
-            });
+            return Err(sm_length_error(sm_length, available));
         }
-        self.octets(Field::ShortMessage, usize::from(sm_length))
+        let start = self.pos;
+        self.pos += usize::from(sm_length);
+        Ok(self.slice(start, usize::from(sm_length)))
+    }
+
+    /// `sm_length` followed by `short_message`.
+    #[inline]
+    pub(crate) fn short_message(&mut self) -> Result<B, Error> {
+        let sm_length = self.u8(Field::SmLength)?;
+        self.short_message_of(sm_length)
     }
 
     /// Everything left, as the TLV region.
+    #[inline]
     pub(crate) fn tlvs(&mut self) -> Result<Tlvs<B>, Error> {
         let start = self.pos;
         self.pos = self.bytes.len();
-        let raw = if start == self.pos {
-            // Skip the slice (and its reference count) for the common empty region.
-            self.frame.slice(start..start)
-        } else {
-            self.slice(start..self.pos)
-        };
-        Tlvs::parse(raw, self.strict)
+        Tlvs::parse(self.slice(start, self.pos - start), self.strict)
     }
 
     /// The end of a body without TLVs: strict mode rejects leftover octets.
+    #[inline]
     pub(crate) fn finish(&self) -> Result<(), Error> {
         match self.remaining() {
             0 => Ok(()),
-            n if self.strict => Err(Error::TrailingBytes(n)),
+            n if self.strict => Err(trailing(n)),
             _ => Ok(()),
         }
     }
 }
 
+/// The index of the first NUL among the first `limit` octets of `s`, eight octets at a time.
+///
+/// C-strings in SMPP are short (at most 65 octets, mostly under 22), so a word-at-a-time scan
+/// beats both a byte loop and a call into a SIMD search. The scan may look past `limit` (never
+/// past `s`), but a NUL found there is not returned.
+#[inline(always)]
+fn find_nul(s: &[u8], limit: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Empty strings (service_type, the two times) are the most common of all.
+    if limit > 0 && *s.first()? == 0 {
+        return Some(0);
+    }
+    let mut at = 0;
+    while at < limit {
+        let Some(word) = s.get(at..).and_then(<[u8]>::first_chunk::<8>) else {
+            let end = s.len().min(limit);
+            return s.get(at..end)?.iter().position(|&b| b == 0).map(|n| at + n);
+        };
+        let v = u64::from_le_bytes(*word);
+        // Sets the high bit of the first zero octet (and possibly of later ones, never of an
+        // earlier one): the lowest set bit marks the first NUL.
+        let zeros = v.wrapping_sub(ONES) & !v & HIGHS;
+        if zeros != 0 {
+            let n = at + (zeros.trailing_zeros() / 8) as usize;
+            return (n < limit).then_some(n);
+        }
+        at += 8;
+    }
+    None
+}
+
+/// The first of `fields` (never empty) that `remaining` octets do not reach.
+#[cold]
+#[inline(never)]
+fn truncated_in(fields: &[Field], remaining: usize) -> Error {
+    Error::Truncated(fields[remaining.min(fields.len() - 1)])
+}
+
+#[cold]
+#[inline(never)]
+fn cstr_error(field: Field, max: u16, too_long: bool) -> Error {
+    if too_long {
+        Error::TooLong { field, max }
+    } else {
+        Error::Unterminated(field)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn invalid(field: Field) -> Error {
+    Error::InvalidValue(field)
+}
+
+#[cold]
+#[inline(never)]
+fn sm_length_error(sm_length: u8, available: usize) -> Error {
+    Error::SmLength {
+        sm_length,
+        available,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn trailing(n: usize) -> Error {
+    Error::TrailingBytes(n)
+}
+
 /// True for an empty time or a well-formed `YYMMDDhhmmsstnnp`.
+#[inline]
 pub(crate) fn is_valid_time(t: &[u8]) -> bool {
     match t {
         [] => true,
@@ -307,6 +401,28 @@ pub(crate) fn put_short_message(buf: &mut BytesMut, sm: &[u8]) -> Result<(), Err
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every string length, NUL position and limit around the word size, against a byte loop.
+    #[test]
+    fn find_nul_agrees_with_a_byte_loop() {
+        for len in 0..=40 {
+            for nul in (0..len).map(Some).chain([None]) {
+                for second in [None, Some(3), Some(9), Some(17)] {
+                    let mut s = vec![b'x'; len];
+                    for at in [nul, second].into_iter().flatten() {
+                        if at < len {
+                            s[at] = 0;
+                        }
+                    }
+                    for limit in 0..=45 {
+                        let window = &s[..len.min(limit)];
+                        let expected = window.iter().position(|&b| b == 0);
+                        assert_eq!(find_nul(&s, limit), expected, "{s:?} limit {limit}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn time_format() {

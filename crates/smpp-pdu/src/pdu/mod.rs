@@ -55,6 +55,7 @@ macro_rules! bodies {
                 }
             }
 
+            #[inline(always)]
             fn read(id: CommandId, r: &mut Reader<'_, B>) -> Result<Self, Error> {
                 Ok(match id {
                     $(CommandId::$id => Body::$variant($ty::read(r)?),)*

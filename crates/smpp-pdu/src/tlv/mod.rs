@@ -39,6 +39,7 @@ pub struct Tlvs<B = Bytes>(B);
 impl<B: AsRef<[u8]>> Tlvs<B> {
     /// Wraps a region after checking that its TLVs are well formed: each header complete, each
     /// value inside the region, and (when `strict`) each standard TLV's length as the spec says.
+    #[inline]
     pub fn parse(raw: B, strict: bool) -> Result<Self, Error> {
         validate(raw.as_ref(), strict)?;
         Ok(Tlvs(raw))
@@ -229,28 +230,47 @@ impl<'a> Iterator for TlvIter<'a> {
     }
 }
 
+/// Walks the region once: each header complete, each value inside the region, and (strict)
+/// each standard value as its definition says. Inlined into the body readers, so an empty
+/// region costs one comparison.
+#[inline]
 fn validate(mut rest: &[u8], strict: bool) -> Result<(), Error> {
-    while !rest.is_empty() {
-        let [t0, t1, l0, l1, after @ ..] = rest else {
-            return Err(Error::TlvTruncated(TlvTag(match rest {
-                [t0, t1, ..] => u16::from_be_bytes([*t0, *t1]),
-                _ => 0,
-            })));
-        };
-        let tag = TlvTag(u16::from_be_bytes([*t0, *t1]));
-        let len = u16::from_be_bytes([*l0, *l1]);
-        let Some(value) = after.get(..usize::from(len)) else {
-            return Err(Error::TlvTruncated(tag));
+    while let Some((head, after)) = rest.split_first_chunk::<4>() {
+        let tag = TlvTag(u16::from_be_bytes([head[0], head[1]]));
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        let Some((value, next)) = after.split_at_checked(len) else {
+            return Err(tlv_truncated(tag));
         };
         if strict {
             check_value(tag, value)?;
         }
-        rest = &after[usize::from(len)..];
+        rest = next;
     }
-    Ok(())
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(tlv_header_truncated(rest))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn tlv_truncated(tag: TlvTag) -> Error {
+    Error::TlvTruncated(tag)
+}
+
+/// A region that ends inside a TLV header: the tag when both of its octets are there.
+#[cold]
+#[inline(never)]
+fn tlv_header_truncated(rest: &[u8]) -> Error {
+    Error::TlvTruncated(TlvTag(match rest {
+        [t0, t1, ..] => u16::from_be_bytes([*t0, *t1]),
+        _ => 0,
+    }))
 }
 
 /// Checks a standard TLV's value against the shape the spec gives it.
+#[inline]
 fn check_value(tag: TlvTag, value: &[u8]) -> Result<(), Error> {
     let len = value.len();
     let ok = match tag.kind() {
@@ -258,23 +278,32 @@ fn check_value(tag: TlvTag, value: &[u8]) -> Result<(), Error> {
         Some(TlvKind::Empty) => len == 0,
         Some(TlvKind::Int(n)) => len == usize::from(n),
         Some(TlvKind::Octets { min, max }) => (usize::from(min)..=usize::from(max)).contains(&len),
-        Some(TlvKind::CString { max }) => {
-            if len == 0 || len > usize::from(max) {
-                false
-            } else if value[..len - 1].contains(&0) || value[len - 1] != 0 {
-                return Err(Error::TlvValue(tag));
-            } else {
-                true
-            }
-        }
+        Some(TlvKind::CString { max }) => match value.split_last() {
+            Some((&0, text)) => len <= usize::from(max) && !text.contains(&0),
+            _ => false,
+        },
     };
     if ok {
         Ok(())
     } else {
-        Err(Error::TlvLength {
+        Err(bad_value(tag, value))
+    }
+}
+
+/// Why `value` failed [`check_value`]: a C-string of an allowed length with a misplaced or
+/// missing NUL is a bad value; anything else is a bad length.
+#[cold]
+#[inline(never)]
+fn bad_value(tag: TlvTag, value: &[u8]) -> Error {
+    let len = value.len();
+    match tag.kind() {
+        Some(TlvKind::CString { max }) if len != 0 && len <= usize::from(max) => {
+            Error::TlvValue(tag)
+        }
+        _ => Error::TlvLength {
             tag,
             length: u16::try_from(len).unwrap_or(u16::MAX),
-        })
+        },
     }
 }
 
