@@ -7,7 +7,10 @@
 //! - `smpp34→smpp34`: smpp34's client against its own `SmppServer` — the baseline.
 //!
 //! Each session keeps its window full: one task holds up to `window` requests in flight (a
-//! `FuturesUnordered` of sends), starting a new one as each answer arrives. smpp34's client has
+//! `FuturesUnordered` of sends), starting a new one as each answer arrives. At window 1 the task
+//! simply awaits one request after another: a `FuturesUnordered` holding one future yields to
+//! the scheduler each time it has polled it, and that extra wake-up (which may land on the
+//! other worker thread) was in every window-1 round trip of every pair before. smpp34's client has
 //! no window of its own (its `window_size` is only logged), so for it the window is exactly that
 //! number of concurrent requests. Both SMSCs answer every submit_sm with status 0 and a message id
 //! made from a counter. Every answer is checked: anything but an OK submit_sm_resp is a failure,
@@ -71,6 +74,16 @@ where
         latencies: Vec::with_capacity(count as usize),
         ..Default::default()
     };
+    if window == 1 {
+        // One at a time needs no set of futures; `FuturesUnordered` would also yield to the
+        // scheduler after polling its only future, a hop no window-1 caller makes.
+        for i in 0..count {
+            let t = Instant::now();
+            let outcome = start(i).await;
+            result.record(t.elapsed(), outcome);
+        }
+        return result;
+    }
     let mut in_flight = FuturesUnordered::new();
     let mut started = 0u64;
     loop {
@@ -86,17 +99,23 @@ where
         let Some((elapsed, outcome)) = in_flight.next().await else {
             break;
         };
+        result.record(elapsed, outcome);
+    }
+    result
+}
+
+impl SessionResult {
+    fn record(&mut self, elapsed: Duration, outcome: Result<(), String>) {
         match outcome {
-            Ok(()) => result.latencies.push(elapsed.as_nanos() as u64),
+            Ok(()) => self.latencies.push(elapsed.as_nanos() as u64),
             Err(e) => {
-                result.failures += 1;
-                if result.examples.len() < 5 {
-                    result.examples.push(e);
+                self.failures += 1;
+                if self.examples.len() < 5 {
+                    self.examples.push(e);
                 }
             }
         }
     }
-    result
 }
 
 /// One row of the table.
