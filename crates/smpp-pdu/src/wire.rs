@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::tlv::Tlvs;
 use crate::{CommandId, CommandStatus, Error, Field};
@@ -19,12 +19,29 @@ pub const HEADER_LEN: usize = 16;
 pub trait Storage: AsRef<[u8]> + Sized {
     /// The sub-slice `range` of `self`, sharing its memory.
     fn slice(&self, range: Range<usize>) -> Self;
+
+    /// The octets from `start` to the end, made from `self` itself rather than from a copy of
+    /// the handle. The decoder gives its frame to the last field this way (the TLV region), so
+    /// a `Bytes` frame costs one reference count fewer to decode and to drop.
+    fn into_suffix(self, start: usize) -> Self {
+        self.slice(start..self.as_ref().len())
+    }
 }
 
 impl Storage for Bytes {
     #[inline]
     fn slice(&self, range: Range<usize>) -> Self {
         Bytes::slice(self, range)
+    }
+
+    #[inline]
+    fn into_suffix(mut self, start: usize) -> Self {
+        if start >= self.len() {
+            // An empty region keeps nothing alive: the frame is released here.
+            return Bytes::new();
+        }
+        self.advance(start);
+        self
     }
 }
 
@@ -111,20 +128,19 @@ const LENIENT_CSTR_MAX: usize = 256;
 /// reader compiles to straight-line loads with one predictable branch per field (or per run of
 /// fixed-size fields, see [`Reader::fixed`]); the checks are the same as ever, only the
 /// error-path code is moved out of the way.
-pub(crate) struct Reader<'a, B> {
-    frame: &'a B,
-    bytes: &'a [u8],
+pub(crate) struct Reader<B> {
+    /// The whole frame, owned so that the last field can take it (see [`Reader::tlvs`]).
+    frame: B,
     pos: usize,
     strict: bool,
 }
 
-impl<'a, B: Storage> Reader<'a, B> {
+impl<B: Storage> Reader<B> {
     /// A reader over the body of `frame` (which starts with the header).
     #[inline]
-    pub(crate) fn new(frame: &'a B, strict: bool) -> Self {
+    pub(crate) fn new(frame: B, strict: bool) -> Self {
         Reader {
             frame,
-            bytes: frame.as_ref(),
             pos: HEADER_LEN,
             strict,
         }
@@ -135,16 +151,21 @@ impl<'a, B: Storage> Reader<'a, B> {
         self.strict
     }
 
+    #[inline(always)]
+    fn bytes(&self) -> &[u8] {
+        self.frame.as_ref()
+    }
+
     #[inline]
     pub(crate) fn remaining(&self) -> usize {
-        self.bytes.len() - self.pos
+        self.bytes().len() - self.pos
     }
 
     /// The octets not read yet.
     #[inline(always)]
-    fn rest(&self) -> &'a [u8] {
+    fn rest(&self) -> &[u8] {
         // `pos` never passes the end: every read checks before it advances.
-        self.bytes.get(self.pos..).unwrap_or_default()
+        self.bytes().get(self.pos..).unwrap_or_default()
     }
 
     #[inline(always)]
@@ -165,9 +186,9 @@ impl<'a, B: Storage> Reader<'a, B> {
     pub(crate) fn fixed<const N: usize>(&mut self, fields: [Field; N]) -> Result<[u8; N], Error> {
         const { assert!(N > 0, "a run names at least one field") };
         match self.rest().first_chunk::<N>() {
-            Some(v) => {
+            Some(&v) => {
                 self.pos += N;
-                Ok(*v)
+                Ok(v)
             }
             None => Err(truncated_in(&fields, self.remaining())),
         }
@@ -195,7 +216,7 @@ impl<'a, B: Storage> Reader<'a, B> {
                 self.pos += n + 1;
                 Ok(self.slice(start, n))
             }
-            None => Err(cstr_error(field, max, rest.len() > limit)),
+            None => Err(cstr_error(field, max, self.remaining() > limit)),
         }
     }
 
@@ -204,7 +225,7 @@ impl<'a, B: Storage> Reader<'a, B> {
         match self.cstr(field, max) {
             Err(Error::Unterminated(_)) if !self.strict => {
                 let start = self.pos;
-                self.pos = self.bytes.len();
+                self.pos = self.bytes().len();
                 Ok(self.slice(start, self.pos - start))
             }
             other => other,
@@ -250,12 +271,15 @@ impl<'a, B: Storage> Reader<'a, B> {
         self.short_message_of(sm_length)
     }
 
-    /// Everything left, as the TLV region.
+    /// Everything left, as the TLV region: the last field of a body, so it takes the frame
+    /// itself (see [`Storage::into_suffix`]); the reader is left empty and at its end.
     #[inline]
     pub(crate) fn tlvs(&mut self) -> Result<Tlvs<B>, Error> {
         let start = self.pos;
-        self.pos = self.bytes.len();
-        Tlvs::parse(self.slice(start, self.pos - start), self.strict)
+        let empty = self.frame.slice(0..0);
+        let frame = std::mem::replace(&mut self.frame, empty);
+        self.pos = 0;
+        Tlvs::parse(frame.into_suffix(start), self.strict)
     }
 
     /// The end of a body without TLVs: strict mode rejects leftover octets.
@@ -422,6 +446,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_bytes_frame_becomes_its_own_suffix() {
+        let frame = Bytes::from(b"0123456789".to_vec());
+        for start in 0..=frame.len() {
+            let suffix = frame.clone().into_suffix(start);
+            assert_eq!(&suffix[..], &frame[start..]);
+            if start < frame.len() {
+                assert!(!suffix.is_unique(), "shares the frame's memory");
+            }
+            drop(suffix);
+            assert!(frame.is_unique(), "no reference left behind");
+        }
+        let borrowed: &[u8] = &frame;
+        assert_eq!(borrowed.into_suffix(4), b"456789");
     }
 
     #[test]

@@ -295,7 +295,8 @@ fn agree(id: CommandId, body: &[u8], strict: bool) -> Result<(), TestCaseError> 
     }
     .submit_sm();
     let borrowed = Pdu::decode(&f[..], &opts).map_err(|m| m.error);
-    let owned = Pdu::decode(Bytes::from(f.clone()), &opts).map_err(|m| m.error);
+    let shared = Bytes::from(f.clone());
+    let owned = Pdu::decode(shared.clone(), &opts).map_err(|m| m.error);
     match (&expected, borrowed) {
         (
             Ok(want),
@@ -318,6 +319,8 @@ fn agree(id: CommandId, body: &[u8], strict: bool) -> Result<(), TestCaseError> 
         (Err(want), Err(got)) => prop_assert_eq!(want, &got),
         (want, got) => prop_assert!(false, "model {:?}, Bytes decoder {:?}", want, got),
     }
+    // The decoded PDU is gone: no reference to the frame may be left behind.
+    prop_assert!(shared.is_unique());
     Ok(())
 }
 

@@ -27,7 +27,7 @@ pub struct Bind<B = Bytes> {
 }
 
 impl<B: Storage> Bind<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         let bind = Bind {
             system_id: r.cstr(Field::SystemId, 16)?,
             password: r.cstr(Field::Password, 9)?,
@@ -64,7 +64,7 @@ pub struct BindResp<B = Bytes> {
 }
 
 impl<B: Storage> BindResp<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         Ok(BindResp {
             system_id: r.last_cstr_or_empty(Field::SystemId, 16)?,
             tlvs: r.tlvs()?,
@@ -90,7 +90,7 @@ pub struct Outbind<B = Bytes> {
 }
 
 impl<B: Storage> Outbind<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         let o = Outbind {
             system_id: r.cstr(Field::SystemId, 16)?,
             password: r.last_cstr(Field::Password, 9)?,

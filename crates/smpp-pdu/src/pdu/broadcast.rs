@@ -37,7 +37,7 @@ pub struct BroadcastSm<B = Bytes> {
 }
 
 impl<B: Storage> BroadcastSm<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         Ok(BroadcastSm {
             service_type: r.cstr(Field::ServiceType, 6)?,
             source: read_address(r, SOURCE, 21)?,
@@ -85,7 +85,7 @@ pub struct QueryBroadcastSm<B = Bytes> {
 }
 
 impl<B: Storage> QueryBroadcastSm<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         Ok(QueryBroadcastSm {
             message_id: r.cstr(Field::MessageId, 65)?,
             source: read_address(r, SOURCE, 21)?,
@@ -117,7 +117,7 @@ pub struct CancelBroadcastSm<B = Bytes> {
 }
 
 impl<B: Storage> CancelBroadcastSm<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         Ok(CancelBroadcastSm {
             service_type: r.cstr(Field::ServiceType, 6)?,
             message_id: r.cstr(Field::MessageId, 65)?,

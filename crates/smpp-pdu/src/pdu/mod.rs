@@ -56,7 +56,7 @@ macro_rules! bodies {
             }
 
             #[inline(always)]
-            fn read(id: CommandId, r: &mut Reader<'_, B>) -> Result<Self, Error> {
+            fn read(id: CommandId, r: &mut Reader<B>) -> Result<Self, Error> {
                 Ok(match id {
                     $(CommandId::$id => Body::$variant($ty::read(r)?),)*
                     $(CommandId::$eid => {
@@ -212,7 +212,7 @@ impl<B: Storage> Pdu<B> {
                 });
             }
         }
-        let mut reader = Reader::new(&frame, opts.strict);
+        let mut reader = Reader::new(frame, opts.strict);
         let body = Body::read(header.command_id, &mut reader).map_err(malformed)?;
         Ok(Pdu {
             sequence_number: header.sequence_number,

@@ -53,7 +53,7 @@ pub struct SubmitMulti<B = Bytes> {
 }
 
 impl<B: Storage> SubmitMulti<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         let service_type = r.cstr(Field::ServiceType, 6)?;
         let source = read_address(r, SOURCE, 21)?;
         let count = r.u8(Field::NumberOfDests)?;
@@ -150,7 +150,7 @@ pub struct SubmitMultiResp<B = Bytes> {
 }
 
 impl<B: Storage> SubmitMultiResp<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         let message_id = r.last_cstr_or_empty(Field::MessageId, 65)?;
         if r.remaining() == 0 {
             // The body after message_id was omitted (an error response, or a lenient peer).

@@ -19,7 +19,7 @@ pub struct QuerySm<B = Bytes> {
 }
 
 impl<B: Storage> QuerySm<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         let q = QuerySm {
             message_id: r.cstr(Field::MessageId, 65)?,
             source: read_address(r, SOURCE, 21)?,
@@ -50,7 +50,7 @@ pub struct QuerySmResp<B = Bytes> {
 }
 
 impl<B: Storage> QuerySmResp<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         if r.remaining() == 0 {
             return Ok(QuerySmResp {
                 message_id: r.last_cstr_or_empty(Field::MessageId, 65)?,
@@ -94,7 +94,7 @@ pub struct CancelSm<B = Bytes> {
 }
 
 impl<B: Storage> CancelSm<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         let c = CancelSm {
             service_type: r.cstr(Field::ServiceType, 6)?,
             message_id: r.cstr(Field::MessageId, 65)?,
@@ -127,7 +127,7 @@ pub struct AlertNotification<B = Bytes> {
 }
 
 impl<B: Storage> AlertNotification<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         Ok(AlertNotification {
             source: read_address(r, SOURCE, 65)?,
             esme: read_address(

@@ -53,7 +53,7 @@ impl<B: Storage> SubmitSm<B> {
     /// and the whole read is inlined into [`Pdu::decode`](crate::Pdu::decode) so the fields are
     /// written straight into the result instead of being copied out of a temporary.
     #[inline(always)]
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         let service_type = r.cstr(Field::ServiceType, 6)?;
         let source = read_address(r, SOURCE, 21)?;
         let dest = read_address(r, DEST, 21)?;
@@ -166,7 +166,7 @@ pub(crate) fn put_address<B: AsRef<[u8]>>(
 /// Reads TON, NPI and an address C-string of at most `max` octets.
 #[inline(always)]
 pub(crate) fn read_address<B: Storage>(
-    r: &mut Reader<'_, B>,
+    r: &mut Reader<B>,
     [ton, npi, addr]: [Field; 3],
     max: u16,
 ) -> Result<Address<B>, Error> {
@@ -209,7 +209,7 @@ pub struct DataSm<B = Bytes> {
 }
 
 impl<B: Storage> DataSm<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         Ok(DataSm {
             service_type: r.cstr(Field::ServiceType, 6)?,
             source: read_address(r, SOURCE, 65)?,
@@ -257,7 +257,7 @@ pub struct ReplaceSm<B = Bytes> {
 }
 
 impl<B: Storage> ReplaceSm<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         Ok(ReplaceSm {
             message_id: r.cstr(Field::MessageId, 65)?,
             source: read_address(r, SOURCE, 21)?,
@@ -300,7 +300,7 @@ pub struct MessageIdResp<B = Bytes> {
 }
 
 impl<B: Storage> MessageIdResp<B> {
-    pub(crate) fn read(r: &mut Reader<'_, B>) -> Result<Self, Error> {
+    pub(crate) fn read(r: &mut Reader<B>) -> Result<Self, Error> {
         Ok(MessageIdResp {
             message_id: r.last_cstr_or_empty(Field::MessageId, 65)?,
             tlvs: r.tlvs()?,
