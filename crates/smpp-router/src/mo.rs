@@ -10,9 +10,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
 use crate::config::{Account, Mo};
+use crate::policy::pack_number;
 
 /// Why an MO went where it went (a metrics label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,12 +117,18 @@ impl MoTable {
 /// recipient's reply. Kept in memory, bounded: when full, the oldest conversations go first.
 /// (A cluster keeps this in the shared store; a restarted node forgets it, and replies then
 /// fall through to the default account.)
+///
+/// Numbers are kept packed ([`pack_number`]): sixteen bytes a conversation, and nothing that
+/// holds on to the submit's frame (an address slice of it would keep the whole read buffer it
+/// came in alive for as long as the conversation is remembered). A sender that is not a number
+/// (an alphanumeric sender id such as `ACME`) cannot be replied to, so it starts no
+/// conversation and takes no room.
 #[derive(Debug)]
 pub struct Conversations {
     window: Duration,
     capacity: usize,
-    map: HashMap<(Bytes, Bytes), (usize, Instant)>,
-    order: VecDeque<((Bytes, Bytes), Instant)>,
+    map: HashMap<(u64, u64), (usize, Instant)>,
+    order: VecDeque<((u64, u64), Instant)>,
 }
 
 impl Conversations {
@@ -138,9 +143,12 @@ impl Conversations {
     }
 
     /// `account` texted `recipient` from `sender` at `now`.
-    pub fn texted(&mut self, sender: &Bytes, recipient: &Bytes, account: usize, now: Instant) {
-        let key = (bare_bytes(sender), bare_bytes(recipient));
-        self.map.insert(key.clone(), (account, now));
+    pub fn texted(&mut self, sender: &[u8], recipient: &[u8], account: usize, now: Instant) {
+        let (Some(sender), Some(recipient)) = (pack_number(sender), pack_number(recipient)) else {
+            return;
+        };
+        let key = (sender, recipient);
+        self.map.insert(key, (account, now));
         self.order.push_back((key, now));
         // Drop what is too old, and the oldest while over capacity; an entry refreshed since
         // its queue position was written is left alone.
@@ -160,22 +168,11 @@ impl Conversations {
     /// The account that last texted `sender` (the reply's source) from `number` (the reply's
     /// destination) within the window.
     pub fn answered(&self, number: &[u8], sender: &[u8], now: Instant) -> Option<usize> {
-        let key = (
-            Bytes::copy_from_slice(bare(number)),
-            Bytes::copy_from_slice(bare(sender)),
-        );
+        let key = (pack_number(number)?, pack_number(sender)?);
         self.map
             .get(&key)
             .filter(|(_, t)| now.duration_since(*t) <= self.window)
             .map(|(a, _)| *a)
-    }
-}
-
-fn bare_bytes(b: &Bytes) -> Bytes {
-    if b.starts_with(b"+") {
-        b.slice(1..)
-    } else {
-        b.clone()
     }
 }
 
@@ -235,11 +232,8 @@ default_account = "fallback"
         );
         let mut conv = Conversations::new(Duration::from_secs(60), 2);
         let t0 = Instant::now();
-        let (ours, them) = (
-            Bytes::from_static(b"12345"),
-            Bytes::from_static(b"+15550001"),
-        );
-        conv.texted(&ours, &them, 1, t0);
+        let (ours, them): (&[u8], &[u8]) = (b"12345", b"+15550001");
+        conv.texted(ours, them, 1, t0);
         assert_eq!(conv.answered(b"12345", b"15550001", t0), Some(1));
         assert_eq!(conv.answered(b"12345", b"15550002", t0), None);
         assert_eq!(
@@ -247,18 +241,13 @@ default_account = "fallback"
             None
         );
         // The latest sender wins; the oldest goes when full.
-        conv.texted(&ours, &them, 0, t0 + Duration::from_secs(1));
+        conv.texted(ours, them, 0, t0 + Duration::from_secs(1));
         assert_eq!(
             conv.answered(b"12345", b"15550001", t0 + Duration::from_secs(1)),
             Some(0)
         );
         for i in 0..5u8 {
-            conv.texted(
-                &ours,
-                &Bytes::from(vec![b'9', i]),
-                2,
-                t0 + Duration::from_secs(2),
-            );
+            conv.texted(ours, &[b'9', b'0' + i], 2, t0 + Duration::from_secs(2));
         }
         assert!(conv.map.len() <= 2);
         let no_default = Config::parse(&CONFIG.replace("default_account = \"fallback\"", ""))
@@ -268,5 +257,18 @@ default_account = "fallback"
             t.route(b"99999", b"hello", none),
             (None, Reason::Unroutable)
         );
+    }
+
+    #[test]
+    fn a_sender_that_cannot_be_answered_takes_no_room() {
+        let mut conv = Conversations::new(Duration::from_secs(60), 1);
+        let t0 = Instant::now();
+        conv.texted(b"12345", b"15550001", 0, t0);
+        // An alphanumeric sender id: no reply can come to it, so it must not push the
+        // conversation above out of a table that holds one.
+        conv.texted(b"ACME", b"15550002", 1, t0);
+        assert_eq!(conv.answered(b"12345", b"15550001", t0), Some(0));
+        assert_eq!(conv.answered(b"ACME", b"15550002", t0), None);
+        assert_eq!(conv.map.len(), 1);
     }
 }

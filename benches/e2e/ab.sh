@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Alternating A/B runs of run.sh's router leg for two (or more) smpp-router binaries, with the
+# router's CPU time and memory read by measure.py. One line per run on stdout:
+#   label pair router_msg_s direct_msg_s ratio p50_ms p99_ms matched missing cpu_ticks hwm_kb
+#
+#   benches/e2e/ab.sh [--pairs N] [--count N] LABEL=BINARY LABEL=BINARY ...
+#
+# The bench and simulator come from $CARGO_TARGET_DIR/release (run.sh --no-build), the same for
+# every run, so only the router differs. CPU ticks are 1/100 s, for the whole leg.
+set -euo pipefail
+pairs=3
+count=100000
+while (($#)); do
+    case $1 in
+        --pairs) pairs=$2; shift 2 ;;
+        --count) count=$2; shift 2 ;;
+        *) break ;;
+    esac
+done
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/e2e-ab.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+for ((p = 1; p <= pairs; p++)); do
+    for spec in "$@"; do
+        label=${spec%%=*} bin=${spec#*=}
+        rm -rf "$tmp/out" "$tmp/m"
+        ROUTER_REAL=$bin MEASURE_OUT=$tmp/m ROUTER_BIN=$here/measure.py \
+            "$here/run.sh" --count "$count" --no-build --out "$tmp/out" >/dev/null 2>"$tmp/err" || true
+        r=$tmp/out/router.json d=$tmp/out/direct.json
+        read -r _ cpu hwm _ _ <"$tmp/m" || { cpu=? hwm=?; }
+        rm=$(jq -r '.throughput | round' "$r" 2>/dev/null || echo ?)
+        dm=$(jq -r '.throughput | round' "$d" 2>/dev/null || echo ?)
+        ratio=$(awk -v a="$rm" -v b="$dm" 'BEGIN { if (b + 0 == 0) print "?"; else printf "%.2f", a / b }')
+        printf '%s %d %s %s %s %s %s %s %s %s %s\n' "$label" "$p" "$rm" "$dm" "$ratio" \
+            "$(jq -r '.submit_latency_ms.p50' "$r" 2>/dev/null || echo ?)" \
+            "$(jq -r '.submit_latency_ms.p99' "$r" 2>/dev/null || echo ?)" \
+            "$(jq -r '.receipts.matched' "$r" 2>/dev/null || echo ?)" \
+            "$(jq -r '.receipts.missing' "$r" 2>/dev/null || echo ?)" "$cpu" "$hwm"
+    done
+done
