@@ -83,12 +83,16 @@ struct Log {
     lines: usize,
 }
 
-fn scope_text(scope: Scope) -> String {
-    match scope {
-        Scope::Global => "g".into(),
-        Scope::Account(a) => format!("a{a}"),
-        Scope::Sender(n) => format!("s{n}"),
-    }
+/// Appends one log line: `+ SCOPE NUMBER` (added) or `- SCOPE NUMBER` (removed).
+fn log_line(out: &mut String, add: bool, scope: Scope, number: u64) {
+    use std::fmt::Write as _;
+    out.push_str(if add { "+ " } else { "- " });
+    // Writing to a String cannot fail.
+    let _ = match scope {
+        Scope::Global => writeln!(out, "g {number}"),
+        Scope::Account(a) => writeln!(out, "a{a} {number}"),
+        Scope::Sender(n) => writeln!(out, "s{n} {number}"),
+    };
 }
 
 fn parse_scope(s: &str) -> Option<Scope> {
@@ -112,11 +116,19 @@ impl Consent {
         let mut set = Suppressions::new();
         let mut lines = 0;
         if path.exists() {
-            let reader = BufReader::new(File::open(&path).map_err(err)?);
-            for line in reader.lines() {
-                let line = line.map_err(err)?;
+            let file = File::open(&path).map_err(err)?;
+            // About 16 bytes a line: room for the whole list at once, not a rehash per doubling.
+            let size = file.metadata().map_err(err)?.len();
+            set.reserve(usize::try_from(size / 16).unwrap_or(0));
+            let mut reader = BufReader::with_capacity(1 << 20, file);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).map_err(err)? == 0 {
+                    break;
+                }
                 lines += 1;
-                let mut parts = line.split(' ');
+                let mut parts = line.trim_end().split(' ');
                 let (Some(op), Some(scope), Some(number)) =
                     (parts.next(), parts.next(), parts.next())
                 else {
@@ -189,11 +201,7 @@ impl Consent {
         }
         let mut text = String::with_capacity(entries.len() * 24);
         for (scope, number) in &entries {
-            text.push_str(if add { "+ " } else { "- " });
-            text.push_str(&scope_text(*scope));
-            text.push(' ');
-            text.push_str(&number.to_string());
-            text.push('\n');
+            log_line(&mut text, add, *scope, *number);
         }
         log.file.write_all(text.as_bytes())?;
         log.file.sync_data()?;
@@ -202,6 +210,9 @@ impl Consent {
             .set
             .write()
             .map_err(|_| std::io::Error::other("opt-out set poisoned"))?;
+        if add {
+            set.reserve(entries.len());
+        }
         let changed = entries
             .iter()
             .filter(|(scope, n)| {
@@ -297,11 +308,7 @@ impl Log {
         let mut f = File::create(&tmp)?;
         let mut text = String::with_capacity(live.len() * 24);
         for (scope, number) in live {
-            text.push_str("+ ");
-            text.push_str(&scope_text(*scope));
-            text.push(' ');
-            text.push_str(&number.to_string());
-            text.push('\n');
+            log_line(&mut text, true, *scope, *number);
         }
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
@@ -537,7 +544,10 @@ mod tests {
     #[test]
     fn scopes_round_trip_through_the_log_format() {
         for s in [Scope::Global, Scope::Account(7), Scope::Sender(n("12345"))] {
-            assert_eq!(parse_scope(&scope_text(s)), Some(s));
+            let mut line = String::new();
+            log_line(&mut line, true, s, 15550001);
+            let scope = line.split(' ').nth(1).unwrap_or_default();
+            assert_eq!(parse_scope(scope), Some(s), "{line:?}");
         }
         assert_eq!(parse_scope("x1"), None);
         assert_ne!(account_scope("acme"), account_scope("acmf"));
