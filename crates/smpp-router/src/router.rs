@@ -31,6 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use smpp_pdu::concat::Udh;
 use smpp_pdu::{Body, CommandStatus, DecodeOptions, DeliverSm, MessageIdResp, Pdu, SubmitSm};
 use smpp_session::BindKind;
@@ -61,6 +62,9 @@ const SUBMITS_PER_CONNECTION: usize = 1024;
 const DELIVER_BATCH: usize = 1024;
 /// Carrier deliver_sm (receipts, MO) handled at once per connector; beyond it reading pauses.
 const CARRIER_REQUESTS_PER_CONNECTOR: usize = 4096;
+/// Carrier deliver_sm taken from the connector's channel at once and handled as one batch
+/// (at most what is there already: a lone receipt is not kept waiting for company).
+const CARRIER_BATCH: usize = 256;
 /// How long queued receipts and MO wait for their customer.
 const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
 /// (account, recipient) pairs whose marketing counts are kept.
@@ -439,18 +443,21 @@ impl Router {
             self.add_receiver(&account.system_id, conn.peer, conn.link.clone());
         }
         tracing::info!(account = %account.system_id, peer = %conn.peer, kind = ?info.kind, "customer bound");
-        let busy = Arc::new(Semaphore::new(SUBMITS_PER_CONNECTION));
-        let account = Arc::new(account);
-        while let Some(inc) = conn.incoming.recv().await {
-            let Ok(permit) = busy.clone().acquire_owned().await else {
-                break;
-            };
-            let router = self.clone();
-            let account = account.clone();
-            tokio::spawn(async move {
-                router.handle_request(&account, inc).await;
-                drop(permit);
-            });
+        // The connection's requests run on this task, at most SUBMITS_PER_CONNECTION at once
+        // (beyond it reading pauses): no task, no scheduling and no copy of the request's
+        // future per submit. The binds of one account still spread over the workers.
+        let mut running = FuturesUnordered::new();
+        loop {
+            tokio::select! {
+                biased;
+                Some(()) = running.next(), if !running.is_empty() => {}
+                inc = conn.incoming.recv(), if running.len() < SUBMITS_PER_CONNECTION => {
+                    match inc {
+                        Some(inc) => running.push(self.handle_request(&account, inc)),
+                        None => break,
+                    }
+                }
+            }
         }
         if receives {
             self.remove_receiver(&account.system_id, conn.peer);
@@ -464,6 +471,8 @@ impl Router {
             self.metrics
                 .set_customer_binds(&account.system_id, tables.access.binds(i));
         }
+        // Submits the carrier has taken still get their records (their receipts may come).
+        while running.next().await.is_some() {}
     }
 
     async fn handle_request(&self, account: &Account, inc: Incoming) {
@@ -812,76 +821,203 @@ impl Router {
         self.spawn_orphans(name.clone());
         tokio::spawn(async move {
             let busy = Arc::new(Semaphore::new(CARRIER_REQUESTS_PER_CONNECTOR));
-            while let Some(inc) = incoming.recv().await {
-                let Ok(permit) = busy.clone().acquire_owned().await else {
+            let mut batch = Vec::with_capacity(CARRIER_BATCH);
+            while incoming.recv_many(&mut batch, CARRIER_BATCH).await > 0 {
+                // CARRIER_BATCH is below the semaphore's size, so this is always granted.
+                let n = u32::try_from(batch.len()).unwrap_or(u32::MAX);
+                let Ok(permit) = busy.clone().acquire_many_owned(n).await else {
                     return;
                 };
+                let requests = std::mem::replace(&mut batch, Vec::with_capacity(CARRIER_BATCH));
                 let router = self.clone();
                 let name = name.clone();
                 tokio::spawn(async move {
-                    router.carrier_request(&name, inc).await;
+                    router.carrier_requests(&name, requests).await;
                     drop(permit);
                 });
             }
         });
     }
 
-    async fn carrier_request(&self, connector: &str, inc: Incoming) {
-        let Body::DeliverSm(d) = &inc.pdu.body else {
-            inc.responder.respond_status(CommandStatus::INVCMDID).await;
-            return;
-        };
-        let status = if d.esm_class.is_receipt() {
-            self.receipt(connector, d).await
-        } else {
-            self.mo(d).await
-        };
-        inc.responder
-            .respond(status, Body::DeliverSmResp(MessageIdResp::default()))
-            .await;
+    /// Handles a batch of a carrier's deliver_sm and answers each: the receipts' records are
+    /// looked up in one store call and their customers' copies queued with one append per
+    /// queue ([`Router::receipts`]); replies (MO) are handled one by one, alongside. One task
+    /// and a share of two store operations per receipt, instead of a task and two operations
+    /// each.
+    async fn carrier_requests(&self, connector: &str, requests: Vec<Incoming>) {
+        let mut status = vec![CommandStatus::OK; requests.len()];
+        let mut receipts = Vec::new();
+        let mut keys = Vec::new();
+        let mut mos = Vec::new();
+        for (i, inc) in requests.iter().enumerate() {
+            match &inc.pdu.body {
+                Body::DeliverSm(d) if d.esm_class.is_receipt() => match receipts::read(d) {
+                    Some(r) => {
+                        let id = Bytes::copy_from_slice(r.carrier_id);
+                        keys.push(CorrelationKey::new(connector, id));
+                        receipts.push((i, d, r.state));
+                    }
+                    None => tracing::warn!(connector, "receipt without a message id"),
+                },
+                Body::DeliverSm(d) => mos.push((i, d)),
+                _ => status[i] = CommandStatus::INVCMDID,
+            }
+        }
+        let replies = join_all(
+            mos.iter()
+                .map(|&(i, d)| async move { (i, self.mo(d).await) }),
+        );
+        let (replies, queued) =
+            futures_util::future::join(replies, self.receipts(connector, &receipts, &keys)).await;
+        for (i, s) in replies {
+            status[i] = s;
+        }
+        for ((i, _, _), queued) in receipts.iter().zip(queued) {
+            if !queued {
+                // A temporary error: the carrier sends it again.
+                status[*i] = CommandStatus::X_T_APPN;
+            }
+        }
+        for (inc, status) in requests.into_iter().zip(status) {
+            match status {
+                CommandStatus::INVCMDID => inc.responder.respond_status(status).await,
+                _ => {
+                    inc.responder
+                        .respond(status, Body::DeliverSmResp(MessageIdResp::default()))
+                        .await;
+                }
+            }
+        }
     }
 
-    /// Handles a carrier's receipt; the status answers the carrier.
+    /// Handles a carrier's receipts (`keys[j]` names `receipts[j]`'s message); true for each
+    /// one that is safely queued (or that there is nothing to deliver for), false for those
+    /// the carrier must send again.
     ///
     /// A receipt whose record is not there yet (it came before the ack that names it, or
     /// names nothing of ours) is parked in the connector's durable orphan queue and the
     /// carrier answered at once: holding the deliver_sm_resp instead would stall carriers that
     /// answer a submit only after their receipt is acknowledged. The connector's orphan task
     /// matches it when the record lands, or gives up after [`ORPHAN_GRACE`].
-    async fn receipt(&self, connector: &str, d: &DeliverSm) -> CommandStatus {
-        let Some(r) = receipts::read(d) else {
-            tracing::warn!(connector, "receipt without a message id");
-            return CommandStatus::OK;
-        };
-        let key = CorrelationKey::new(connector, Bytes::copy_from_slice(r.carrier_id));
-        let found = match self
-            .store
-            .get_correlations(std::slice::from_ref(&key))
-            .await
-        {
-            Ok(mut v) => v.pop().flatten(),
+    async fn receipts(
+        &self,
+        connector: &str,
+        receipts: &[(usize, &DeliverSm, Option<smpp_pdu::MessageState>)],
+        keys: &[CorrelationKey],
+    ) -> Vec<bool> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let found = match self.store.get_correlations(keys).await {
+            Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, "correlation lookup failed");
-                // A temporary error: the carrier sends it again.
-                return CommandStatus::X_T_APPN;
+                return vec![false; keys.len()];
             }
         };
-        let delivered = match found {
-            Some(record) => self.deliver_receipt(d, &key, r.state, &record).await,
-            None => {
-                let parked = self
-                    .enqueue_raw(&orphan_queue(connector), Body::DeliverSm(d.clone()))
-                    .await;
-                if parked {
-                    self.orphans(connector).1.store(true, Ordering::Release);
+        let tables = self.tables();
+        let mut queued = vec![false; keys.len()];
+        // (queue, payloads, which receipts they are); usually one account's queue.
+        let mut groups: Vec<(&str, Vec<Bytes>, Vec<usize>)> = Vec::new();
+        let orphans = orphan_queue(connector);
+        for (j, ((_, d, state), record)) in receipts.iter().zip(&found).enumerate() {
+            let (queue, payload) = match record {
+                Some(record) => match self.prepare_receipt(&tables, d, &keys[j], *state, record) {
+                    Prepared::Queue(p) => (record.account.as_str(), p),
+                    Prepared::Nothing => {
+                        queued[j] = true;
+                        continue;
+                    }
+                    Prepared::Failed => continue,
+                },
+                None => match encode_entry(Body::DeliverSm((*d).clone())) {
+                    Some(p) => (orphans.as_str(), p),
+                    None => continue,
+                },
+            };
+            match groups.iter_mut().find(|g| g.0 == queue) {
+                Some(g) => {
+                    g.1.push(payload);
+                    g.2.push(j);
                 }
-                parked
+                None => groups.push((queue, vec![payload], vec![j])),
             }
+        }
+        let appended = join_all(groups.iter().map(|(q, p, _)| self.append_all(q, p))).await;
+        let mut finals = Vec::new();
+        for ((queue, _, members), ok) in groups.iter().zip(appended) {
+            let parked = *queue == orphans;
+            let mut any = false;
+            for (&j, ok) in members.iter().zip(ok) {
+                queued[j] = ok;
+                any |= ok;
+                let (_, _, state) = receipts[j];
+                if ok && !parked && state.is_some_and(smpp_pdu::MessageState::is_final) {
+                    finals.push(keys[j].clone());
+                }
+            }
+            if !any {
+                continue;
+            }
+            if parked {
+                self.orphans(connector).1.store(true, Ordering::Release);
+            } else {
+                self.wake(queue).notify_one();
+            }
+        }
+        if !finals.is_empty() {
+            self.doom(finals.into_iter());
+        }
+        queued
+    }
+
+    /// The customer's copy of a receipt whose record was found, ready for the account's queue;
+    /// counts it in the metrics.
+    fn prepare_receipt(
+        &self,
+        tables: &Tables,
+        d: &DeliverSm,
+        key: &CorrelationKey,
+        state: Option<smpp_pdu::MessageState>,
+        record: &Correlation,
+    ) -> Prepared {
+        self.metrics.receipt(&key.connector, state);
+        if state.is_some_and(smpp_pdu::MessageState::is_final) {
+            let took = SystemTime::now()
+                .duration_since(record.submitted_at)
+                .unwrap_or_default();
+            self.metrics.receipt_time(&key.connector, took);
+        }
+        let format = tables
+            .access
+            .index_of(record.account.as_bytes())
+            .and_then(|i| tables.access.accounts().get(i))
+            .map(|a| a.id_format);
+        let Some(format) = format else {
+            tracing::warn!(account = %record.account, "receipt for an account no longer configured");
+            return Prepared::Nothing;
         };
-        if delivered {
-            CommandStatus::OK
-        } else {
-            CommandStatus::X_T_APPN
+        let Ok(raw) = <[u8; 8]>::try_from(&record.message_id[..]) else {
+            return Prepared::Nothing;
+        };
+        let mut buf = IdBuf::default();
+        let ours = MessageId(u64::from_be_bytes(raw)).render(format, &mut buf);
+        match encode_entry(Body::DeliverSm(receipts::rewrite(d, ours))) {
+            Some(p) => Prepared::Queue(p),
+            None => Prepared::Failed,
+        }
+    }
+
+    /// Records whose final receipt is queued: deleted in a batch by the deleter task (see
+    /// `spawn_deleter`).
+    fn doom(&self, keys: impl Iterator<Item = CorrelationKey>) {
+        let mut doomed = self
+            .doomed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        doomed.extend(keys);
+        if doomed.len() >= DELETE_BATCH {
+            self.doomed_full.notify_one();
         }
     }
 
@@ -894,46 +1030,17 @@ impl Router {
         state: Option<smpp_pdu::MessageState>,
         record: &Correlation,
     ) -> bool {
-        self.metrics.receipt(&key.connector, state);
-        if state.is_some_and(smpp_pdu::MessageState::is_final) {
-            let took = SystemTime::now()
-                .duration_since(record.submitted_at)
-                .unwrap_or_default();
-            self.metrics.receipt_time(&key.connector, took);
-        }
-        let format = {
-            let t = self.tables();
-            t.access
-                .index_of(record.account.as_bytes())
-                .and_then(|i| t.access.accounts().get(i))
-                .map(|a| a.id_format)
+        let payload = match self.prepare_receipt(&self.tables(), d, key, state, record) {
+            Prepared::Queue(p) => p,
+            Prepared::Nothing => return true,
+            Prepared::Failed => return false,
         };
-        let Some(format) = format else {
-            tracing::warn!(account = %record.account, "receipt for an account no longer configured");
-            return true;
-        };
-        let Ok(raw) = <[u8; 8]>::try_from(&record.message_id[..]) else {
-            return true;
-        };
-        let mut buf = IdBuf::default();
-        let ours = MessageId(u64::from_be_bytes(raw)).render(format, &mut buf);
-        let rewritten = receipts::rewrite(d, ours);
-        if !self
-            .enqueue(&record.account, Body::DeliverSm(rewritten))
-            .await
-        {
+        if self.append_all(&record.account, &[payload]).await != [true] {
             return false;
         }
+        self.wake(&record.account).notify_one();
         if state.is_some_and(smpp_pdu::MessageState::is_final) {
-            // Deleted in a batch by the deleter task (see `spawn_deleter`).
-            let mut doomed = self
-                .doomed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            doomed.push(key.clone());
-            if doomed.len() >= DELETE_BATCH {
-                self.doomed_full.notify_one();
-            }
+            self.doom(std::iter::once(key.clone()));
         }
         true
     }
@@ -1142,24 +1249,43 @@ impl Router {
 
     /// Appends a deliver_sm to a durable queue.
     async fn enqueue_raw(&self, queue: &str, body: Body) -> bool {
-        let mut buf = BytesMut::with_capacity(512);
-        if body.encode(0, CommandStatus::OK, &mut buf).is_err() {
-            return false;
+        match encode_entry(body) {
+            Some(p) => self.append_all(queue, &[p]).await == [true],
+            None => false,
         }
+    }
+
+    /// Appends entries to a durable queue; whether each one is queued. Together in one store
+    /// operation; when that would overfill the queue, one by one, so what fits still goes.
+    async fn append_all(&self, queue: &str, payloads: &[Bytes]) -> Vec<bool> {
         let policy = QueuePolicy {
             max_len: PENDING_MAX,
             ttl: PENDING_TTL,
         };
-        let payload = [buf.freeze()];
+        let now = SystemTime::now();
         match self
             .store
-            .append_pending(queue, &payload, SystemTime::now(), policy)
+            .append_pending(queue, payloads, now, policy)
             .await
         {
-            Ok(_) => true,
+            Ok(_) => vec![true; payloads.len()],
+            Err(smpp_store::StoreError::QueueFull { .. }) if payloads.len() > 1 => {
+                let mut queued = Vec::with_capacity(payloads.len());
+                for p in payloads {
+                    let one = self
+                        .store
+                        .append_pending(queue, std::slice::from_ref(p), now, policy)
+                        .await;
+                    if let Err(e) = &one {
+                        tracing::error!(queue, error = %e, "not queued");
+                    }
+                    queued.push(one.is_ok());
+                }
+                queued
+            }
             Err(e) => {
                 tracing::error!(queue, error = %e, "not queued");
-                false
+                vec![false; payloads.len()]
             }
         }
     }
@@ -1342,6 +1468,23 @@ fn failure_receipt(
         tlvs: tlvs.build(),
         ..Default::default()
     }
+}
+
+/// What a receipt whose record was found gives its customer's queue.
+enum Prepared {
+    /// This entry.
+    Queue(Bytes),
+    /// Nothing: its account is gone or its record unreadable (it is let go).
+    Nothing,
+    /// It could not be encoded (the carrier is asked to send it again).
+    Failed,
+}
+
+/// A deliver_sm as a queue entry (the PDU's bytes, sequence number 0).
+fn encode_entry(body: Body) -> Option<Bytes> {
+    let mut buf = BytesMut::with_capacity(512);
+    body.encode(0, CommandStatus::OK, &mut buf).ok()?;
+    Some(buf.freeze())
 }
 
 /// The durable queue where a connector's receipts wait for their record. Its name is longer
