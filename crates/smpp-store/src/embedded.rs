@@ -876,17 +876,20 @@ impl Shared {
     }
 
     fn get_corr(&self, keys: &[CorrelationKey]) -> Result<Vec<Option<Correlation>>> {
-        keys.iter()
-            .map(|key| {
-                let k = record::correlation_key(key)?;
-                match self.corr.get(&k).map_err(self.engine())? {
-                    None => Ok(None),
-                    Some(v) => record::decode_correlation(key, &v)
-                        .map(Some)
-                        .map_err(self.corrupt("correlation record")),
-                }
-            })
-            .collect()
+        // Sized up front: collecting through `?` would grow it by reallocation, which for a
+        // batch of lookups was a visible share of the router's CPU (fresh pages each time).
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            let k = record::correlation_key(key)?;
+            found.push(match self.corr.get(&k).map_err(self.engine())? {
+                None => None,
+                Some(v) => Some(
+                    record::decode_correlation(key, &v)
+                        .map_err(self.corrupt("correlation record"))?,
+                ),
+            });
+        }
+        Ok(found)
     }
 
     fn peek(&self, account: &str, max: usize) -> Result<Vec<PendingEntry>> {
@@ -957,11 +960,15 @@ impl Store for EmbeddedStore {
             if keys.is_empty() {
                 return Ok(());
             }
-            let keys = keys
-                .iter()
-                .map(record::correlation_key)
-                .collect::<Result<Vec<_>>>()?;
-            self.submit(|done| Op::DelCorr { keys, done }).await
+            let mut encoded = Vec::with_capacity(keys.len());
+            for k in keys {
+                encoded.push(record::correlation_key(k)?);
+            }
+            self.submit(|done| Op::DelCorr {
+                keys: encoded,
+                done,
+            })
+            .await
         })
     }
 
