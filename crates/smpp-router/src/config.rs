@@ -102,6 +102,11 @@ pub struct Account {
     pub keywords: Vec<Keyword>,
     /// Opt-outs: what STOP/START/HELP do and whether submits to opted-out people are refused.
     pub consent: AccountConsent,
+    /// Receipts and MO waiting for the customer: at most this many (beyond it, the carrier's
+    /// deliver_sm gets a temporary error and is sent again later).
+    pub pending_max: u64,
+    /// … kept at most this long.
+    pub pending_ttl: Duration,
 }
 
 /// A keyword on a shared number.
@@ -297,6 +302,8 @@ struct RawAccount {
     #[serde(default)]
     keywords: Vec<Spanned<RawKeyword>>,
     consent: Option<RawConsent>,
+    pending_max: Option<Spanned<i64>>,
+    pending_ttl: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -736,6 +743,27 @@ impl Config {
                 tps: c.opt_int(&key("tps"), a.tps.as_ref(), 1..1_000_001)?,
                 id_format: a.id_format,
                 receipts: a.receipts,
+                pending_max: c.int(
+                    &key("pending_max"),
+                    a.pending_max.as_ref(),
+                    1..1_000_000_001,
+                    1_000_000,
+                )? as u64,
+                pending_ttl: match c.duration(
+                    &key("pending_ttl"),
+                    a.pending_ttl.as_ref(),
+                    Duration::from_secs(72 * 3600),
+                )? {
+                    d if d.is_zero() => {
+                        let span = a
+                            .pending_ttl
+                            .as_ref()
+                            .map(Spanned::span)
+                            .unwrap_or_default();
+                        return Err(c.err(key("pending_ttl"), &span, "must be more than zero"));
+                    }
+                    d => d,
+                },
                 numbers: a.numbers.iter().map(|n| n.get_ref().clone()).collect(),
                 keywords: a
                     .keywords

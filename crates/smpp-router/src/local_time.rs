@@ -8,6 +8,7 @@
 //! rule errs on the side of not waking anyone. A number with no known prefix uses the fallback.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
@@ -35,6 +36,17 @@ impl Default for Window {
 }
 
 impl Window {
+    /// Whether `minute` of the day (0–1439) is inside; windows are whole minutes.
+    fn contains_minute(&self, minute: i64) -> bool {
+        let at = |t: Time| i64::from(t.hour()) * 60 + i64::from(t.minute());
+        let (start, end) = (at(self.start), at(self.end));
+        if start <= end {
+            start <= minute && minute < end
+        } else {
+            minute >= start || minute < end
+        }
+    }
+
     fn contains(&self, t: Time) -> bool {
         if self.start <= self.end {
             self.start <= t && t < self.end
@@ -45,38 +57,76 @@ impl Window {
 }
 
 /// Number prefixes to zones.
+///
+/// A message is checked against every zone of its prefix — dozens for a North American number
+/// whose area code the table does not know — on every marketing submit, so the common answer
+/// ("inside the window") takes no time-zone arithmetic: each zone's UTC offset is kept for the
+/// current minute (offsets change only at daylight-saving transitions, and windows are whole
+/// minutes), and a local time is the UTC minute plus that offset.
 #[derive(Debug)]
 pub struct ZoneMap {
-    prefixes: HashMap<u64, Vec<TimeZone>>,
+    /// Every zone the table names, once.
+    zones: Vec<TimeZone>,
+    /// Zone ids by IANA name.
+    by_name: HashMap<String, u16>,
+    /// Prefix → the ids of its zones.
+    prefixes: HashMap<u64, Vec<u16>>,
     longest: usize,
+    /// Per zone: `minute << 20 | (offset seconds + OFFSET_BIAS)`, the offset valid in that
+    /// minute (0: not known yet).
+    offsets: Vec<AtomicU64>,
 }
+
+/// Offsets are within ±26 hours: biased into 20 bits.
+const OFFSET_BIAS: i64 = 1 << 18;
 
 impl ZoneMap {
     /// The table compiled into the router. Zones the bundled tz database lacks are skipped.
     pub fn new() -> Self {
+        let mut zones: Vec<TimeZone> = Vec::new();
+        let mut by_name: HashMap<String, u16> = HashMap::new();
         let mut prefixes = HashMap::new();
         let mut longest = 0;
         for line in TABLE.lines() {
-            let Some((prefix, zones)) = line.split_once('|') else {
+            let Some((prefix, names)) = line.split_once('|') else {
                 continue;
             };
             let Ok(p) = prefix.parse::<u64>() else {
                 continue;
             };
-            let zones: Vec<TimeZone> = zones
-                .split('&')
-                .filter_map(|z| TimeZone::get(z).ok())
-                .collect();
-            if !zones.is_empty() {
+            let mut ids = Vec::new();
+            for name in names.split('&') {
+                let id = match by_name.get(name) {
+                    Some(&id) => id,
+                    None => {
+                        let (Ok(z), Ok(id)) = (TimeZone::get(name), u16::try_from(zones.len()))
+                        else {
+                            continue;
+                        };
+                        zones.push(z);
+                        by_name.insert(name.to_owned(), id);
+                        id
+                    }
+                };
+                ids.push(id);
+            }
+            if !ids.is_empty() {
                 longest = longest.max(prefix.len());
-                prefixes.insert(p, zones);
+                prefixes.insert(p, ids);
             }
         }
-        ZoneMap { prefixes, longest }
+        let offsets = zones.iter().map(|_| AtomicU64::new(0)).collect();
+        ZoneMap {
+            zones,
+            by_name,
+            prefixes,
+            longest,
+            offsets,
+        }
     }
 
-    /// The zones of the longest known prefix of `number` (digits, optional `+`).
-    pub fn zones(&self, number: &[u8]) -> &[TimeZone] {
+    /// The zone ids of the longest known prefix of `number` (digits, optional `+`).
+    fn ids(&self, number: &[u8]) -> &[u16] {
         let digits = number.strip_prefix(b"+").unwrap_or(number);
         let digits = &digits[..digits.iter().take_while(|b| b.is_ascii_digit()).count()];
         for len in (1..=digits.len().min(self.longest)).rev() {
@@ -88,6 +138,32 @@ impl ZoneMap {
             }
         }
         &[]
+    }
+
+    /// The zones of the longest known prefix of `number` (digits, optional `+`).
+    pub fn zones(&self, number: &[u8]) -> impl Iterator<Item = &TimeZone> {
+        self.ids(number)
+            .iter()
+            .filter_map(|&id| self.zones.get(usize::from(id)))
+    }
+
+    /// The local minute of the day in zone `id` at `now`.
+    fn local_minute(&self, id: u16, now: Timestamp) -> Option<i64> {
+        let slot = self.offsets.get(usize::from(id))?;
+        let secs = now.as_second();
+        let minute = secs.div_euclid(60);
+        let cached = slot.load(Ordering::Relaxed);
+        let offset = if cached != 0 && (cached >> 20) as i64 == minute {
+            (cached & 0xF_FFFF) as i64 - OFFSET_BIAS
+        } else {
+            let offset = i64::from(self.zones[usize::from(id)].to_offset(now).seconds());
+            if let Ok(m) = u64::try_from(minute) {
+                let packed = (m << 20) | ((offset + OFFSET_BIAS) as u64 & 0xF_FFFF);
+                slot.store(packed, Ordering::Relaxed);
+            }
+            offset
+        };
+        Some((secs + offset).div_euclid(60).rem_euclid(24 * 60))
     }
 
     /// Whether a message to `number` may go at `now` in `window`: `Ok(())`, or the earliest
@@ -102,21 +178,32 @@ impl ZoneMap {
         window: Window,
         now: Timestamp,
     ) -> Result<(), Timestamp> {
-        let zones = self.zones(number);
-        let decide: Vec<&TimeZone> = if zones.is_empty() || zones.iter().any(|z| same(z, fallback))
-        {
+        let ids = self.ids(number);
+        let fallback_id = fallback.iana_name().and_then(|n| self.by_name.get(n));
+        let by_fallback = ids.is_empty() || fallback_id.is_some_and(|f| ids.contains(f));
+        let inside_now = if by_fallback {
+            window.contains(now.to_zoned(fallback.clone()).time())
+        } else {
+            ids.iter().all(|&id| {
+                self.local_minute(id, now)
+                    .is_some_and(|m| window.contains_minute(m))
+            })
+        };
+        if inside_now {
+            return Ok(());
+        }
+        let decide: Vec<&TimeZone> = if by_fallback {
             vec![fallback]
         } else {
-            zones.iter().collect()
+            ids.iter()
+                .filter_map(|&id| self.zones.get(usize::from(id)))
+                .collect()
         };
         let inside = |t: Timestamp| {
             decide
                 .iter()
                 .all(|z| window.contains(t.to_zoned((*z).clone()).time()))
         };
-        if inside(now) {
-            return Ok(());
-        }
         // The first instant inside every zone's window is where one of them opens: try each
         // zone's next opening, earliest first.
         let mut openings: Vec<Timestamp> = decide
@@ -158,10 +245,6 @@ fn next_opening(now: Timestamp, zone: &TimeZone, start: Time) -> Option<Timestam
         .find(|&t| t > now)
 }
 
-fn same(a: &TimeZone, b: &TimeZone) -> bool {
-    a.iana_name().is_some() && a.iana_name() == b.iana_name()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,7 +262,6 @@ mod tests {
         let m = ZoneMap::new();
         let names = |n: &str| -> Vec<String> {
             m.zones(n.as_bytes())
-                .iter()
                 .filter_map(|z| z.iana_name().map(str::to_owned))
                 .collect()
         };
@@ -217,6 +299,57 @@ mod tests {
             m.check(b"999", &tz("Europe/Berlin"), w, at("2026-11-23T06:30:00Z")),
             Err(at("2026-11-23T07:00:00Z"))
         );
+    }
+
+    #[test]
+    fn the_cached_offsets_agree_with_full_time_zone_arithmetic_all_year() {
+        let m = ZoneMap::new();
+        let utc = tz("UTC");
+        let windows = [
+            Window::default(),
+            Window {
+                start: Time::constant(22, 30, 0, 0),
+                end: Time::constant(6, 15, 0, 0),
+            },
+        ];
+        // Numbers of one zone, of dozens (+1 with an unknown area code), of a country over
+        // eleven zones, with a half-hour zone (India) and a 45-minute one (Nepal).
+        let numbers: [&[u8]; 5] = [
+            b"12125550100",
+            b"15550000001",
+            b"7",
+            b"919812345678",
+            b"9771",
+        ];
+        // Through the year every 997 minutes, and minute by minute across the US and EU
+        // daylight-saving changes (where a cached offset could go stale).
+        let mut instants: Vec<Timestamp> = (0..(365 * 24 * 60 / 997))
+            .map(|i| {
+                at("2026-01-01T00:00:00Z")
+                    .checked_add((i * 997).minutes())
+                    .unwrap()
+            })
+            .collect();
+        for change in ["2026-03-08T07:00:00Z", "2026-03-29T01:00:00Z"] {
+            let c = at(change);
+            instants.extend((-3i64..3).map(|i| c.checked_add(i.minutes()).unwrap()));
+        }
+        for t in instants {
+            for number in numbers {
+                for w in windows {
+                    let zones: Vec<&TimeZone> = m.zones(number).collect();
+                    let expected = zones
+                        .iter()
+                        .all(|z| w.contains(t.to_zoned((*z).clone()).time()));
+                    assert_eq!(
+                        m.check(number, &utc, w, t).is_ok(),
+                        expected,
+                        "{} at {t}",
+                        String::from_utf8_lossy(number)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

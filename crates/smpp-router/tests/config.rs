@@ -331,3 +331,39 @@ fn quiet_hours_marketing_marks_and_route_overrides_are_read_and_checked() {
     };
     assert_eq!(key, "accounts[0].consent.marketing_tlv");
 }
+
+#[test]
+fn pending_queue_bounds_are_read_per_account_and_checked() {
+    let text = EXAMPLE.replacen(
+        "numbers = [\"15550100\"]",
+        "numbers = [\"15550100\"]\npending_max = 5000\npending_ttl = \"2d\"",
+        1,
+    );
+    let c = Config::parse(&text).unwrap();
+    assert_eq!(c.accounts[0].pending_max, 5000);
+    assert_eq!(
+        c.accounts[0].pending_ttl,
+        std::time::Duration::from_secs(2 * 86400)
+    );
+    let d = Config::parse(EXAMPLE).unwrap();
+    assert_eq!(d.accounts[0].pending_max, 1_000_000);
+    assert_eq!(
+        d.accounts[0].pending_ttl,
+        std::time::Duration::from_secs(72 * 3600)
+    );
+    for (extra, key) in [
+        ("pending_max = 0", "accounts[0].pending_max"),
+        ("pending_ttl = \"0s\"", "accounts[0].pending_ttl"),
+        ("pending_ttl = \"soon\"", "accounts[0].pending_ttl"),
+    ] {
+        let bad = EXAMPLE.replacen(
+            "numbers = [\"15550100\"]",
+            &format!("numbers = [\"15550100\"]\n{extra}"),
+            1,
+        );
+        let Err(Error::Config { key: got, line, .. }) = Config::parse(&bad) else {
+            panic!("{extra:?} accepted")
+        };
+        assert_eq!((got.as_str(), line), (key, line_of(extra, &bad)));
+    }
+}

@@ -157,6 +157,71 @@ async fn stop_is_honoured_help_is_answered_and_the_reply_still_reaches_the_accou
     d.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_lifts_an_opt_out_and_the_person_can_be_texted_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = "[[routes]]\nsources = [\"15550100\"]\nconnector = \"a\"\n\
+                  [[routes]]\nconnector = \"b\"\n";
+    let chatty = |text: &str| SimConfig {
+        mo_rate: 5.0,
+        mo_texts: vec![text.to_owned()],
+        ..SimConfig::default()
+    };
+    let person: &[u8] = b"15550000001";
+    let blocked = |d: &smpp_router::daemon::Daemon| {
+        d.consent().blocks(
+            smpp_router::consent::account_scope("demo"),
+            b"15550100",
+            person,
+        )
+    };
+    // The person replies STOP.
+    let (a, b) = (sim(chatty("stop")).await, sim(SimConfig::default()).await);
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    message_id(demo.send(submit(1, "15550100", false)).await);
+    next_mo(&mut demo_in).await;
+    assert!(blocked(&d));
+    demo.shutdown().await;
+    d.shutdown().await;
+
+    // Later, on a carrier where they reply START: the account texts them without enforcing
+    // its list (the only way to reach someone who opted out), they answer START, and the
+    // opt-out is lifted and confirmed.
+    let a2 = sim(chatty("  Start ")).await;
+    let lenient = config_text(dir.path(), &a2, &b, "consent = { enforce = false }", routes);
+    let d = daemon(dir.path(), &lenient).await;
+    assert!(blocked(&d), "the opt-out outlived the restart");
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    message_id(demo.send(submit(1, "15550100", false)).await);
+    let (_, text) = next_mo(&mut demo_in).await;
+    assert_eq!(&text[..], b"  Start ", "the account still gets the reply");
+    assert!(!blocked(&d));
+    for _ in 0..200 {
+        if a2.counts().accepted >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(a2.counts().accepted >= 2, "the confirmation was sent");
+    assert!(metric(&d, "smpp_consent_total{account=\"demo\",kind=\"opt_in\"} 1").await);
+    // With the list enforced again (a reload), the person is texted like anyone else.
+    std::fs::write(
+        dir.path().join("router.toml"),
+        config_text(dir.path(), &a2, &b, "", routes),
+    )
+    .unwrap();
+    d.reload().unwrap();
+    assert_eq!(
+        status(demo.send(submit(1, "15550100", false)).await),
+        CommandStatus::OK
+    );
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
 /// The next `hh:00` UTC after now by `clock`.
 fn next_utc_hour(clock: &Clock, hour: i8) -> SystemTime {
     let now = clock.timestamp();
