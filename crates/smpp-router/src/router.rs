@@ -65,13 +65,13 @@ const CARRIER_REQUESTS_PER_CONNECTOR: usize = 4096;
 /// Carrier deliver_sm taken from the connector's channel at once and handled as one batch
 /// (at most what is there already: a lone receipt is not kept waiting for company).
 const CARRIER_BATCH: usize = 256;
-/// How long queued receipts and MO wait for their customer.
+/// How long parked receipts may wait (an account's queue has its own `pending_ttl`).
 const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
 /// (account, recipient) pairs whose marketing counts are kept.
 const CAPPED_PAIRS: usize = 1_000_000;
 /// Conversations remembered for reply routing.
 const CONVERSATIONS: usize = 1_000_000;
-/// Most entries one account's queue holds.
+/// Most receipts one connector parks (an account's queue has its own `pending_max`).
 const PENDING_MAX: u64 = 1_000_000;
 /// Messages one release minute holds at most (beyond it, holds get ESME_RMSGQFUL).
 const HELD_MAX: u64 = 10_000_000;
@@ -1258,10 +1258,7 @@ impl Router {
     /// Appends entries to a durable queue; whether each one is queued. Together in one store
     /// operation; when that would overfill the queue, one by one, so what fits still goes.
     async fn append_all(&self, queue: &str, payloads: &[Bytes]) -> Vec<bool> {
-        let policy = QueuePolicy {
-            max_len: PENDING_MAX,
-            ttl: PENDING_TTL,
-        };
+        let policy = self.queue_policy(queue);
         let now = SystemTime::now();
         match self
             .store
@@ -1288,6 +1285,25 @@ impl Router {
                 vec![false; payloads.len()]
             }
         }
+    }
+
+    /// The bounds of a queue: its account's `pending_max` and `pending_ttl` as last
+    /// (re)loaded, or the parked-receipt defaults for a queue that is not an account's.
+    fn queue_policy(&self, queue: &str) -> QueuePolicy {
+        let t = self.tables();
+        t.access
+            .index_of(queue.as_bytes())
+            .and_then(|i| t.access.accounts().get(i))
+            .map_or(
+                QueuePolicy {
+                    max_len: PENDING_MAX,
+                    ttl: PENDING_TTL,
+                },
+                |a| QueuePolicy {
+                    max_len: a.pending_max,
+                    ttl: a.pending_ttl,
+                },
+            )
     }
 
     fn wake(&self, account: &str) -> Arc<Notify> {

@@ -122,6 +122,45 @@ async fn receipts_wait_for_a_customer_that_is_away() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_away_customers_queue_is_bounded_by_its_pending_max() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let text = config_text(dir.path(), &a, &b, "pending_max = 20", SPLIT);
+    let d = daemon(dir.path(), &text).await;
+    let (tx, _) = customer(&d, "demo", BindKind::Transmitter);
+    tx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let mut ids = submit_n(&tx, 30, true).await;
+    // Twenty receipts are kept; the carriers are told to try the other ten later (and give
+    // up after their attempts).
+    let settled = || {
+        let (ca, cb) = (a.counts(), b.counts());
+        (
+            ca.receipts_delivered + cb.receipts_delivered,
+            ca.resends + cb.resends,
+        )
+    };
+    for _ in 0..500 {
+        if settled().0 == 20 && settled().1 >= 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (delivered, resends) = settled();
+    assert_eq!(delivered, 20);
+    assert!(resends >= 10, "{resends}");
+    let (rx, mut receipts) = customer(&d, "demo", BindKind::Receiver);
+    rx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    take_receipts(&mut receipts, &mut ids, 20).await;
+    assert_eq!(ids.len(), 10);
+    tx.shutdown().await;
+    rx.shutdown().await;
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_between_ack_and_receipt_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let slow = SimConfig {
