@@ -289,6 +289,17 @@ fn accepted(a: &SimHandle, b: &SimHandle) -> u64 {
     a.counts().accepted + b.counts().accepted
 }
 
+/// Two carriers, and a clock moved to the next `hour`:00 UTC.
+async fn night(hour: i8) -> (SimHandle, SimHandle, Arc<Clock>) {
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let clock = Arc::new(Clock::system());
+    clock.advance_to(next_utc_hour(&clock, hour));
+    (a, b, clock)
+}
+
 async fn metric(d: &smpp_router::daemon::Daemon, line: &str) -> bool {
     get(d, "/metrics").await.1.lines().any(|l| l == line)
 }
@@ -296,12 +307,7 @@ async fn metric(d: &smpp_router::daemon::Daemon, line: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marketing_at_night_is_held_survives_a_restart_and_goes_in_the_morning() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (
-        sim(SimConfig::default()).await,
-        sim(SimConfig::default()).await,
-    );
-    let clock = Arc::new(Clock::system());
-    clock.advance_to(next_utc_hour(&clock, 23));
+    let (a, b, clock) = night(23).await;
     let text = config_text(
         dir.path(),
         &a,
@@ -355,12 +361,7 @@ async fn marketing_at_night_is_held_survives_a_restart_and_goes_in_the_morning()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn someone_who_opts_out_overnight_is_not_texted_in_the_morning() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (
-        sim(SimConfig::default()).await,
-        sim(SimConfig::default()).await,
-    );
-    let clock = Arc::new(Clock::system());
-    clock.advance_to(next_utc_hour(&clock, 22));
+    let (a, b, clock) = night(22).await;
     let text = config_text(
         dir.path(),
         &a,
@@ -398,12 +399,7 @@ async fn someone_who_opts_out_overnight_is_not_texted_in_the_morning() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_and_a_tlv_say_what_is_marketing_and_the_cap_refuses_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (
-        sim(SimConfig::default()).await,
-        sim(SimConfig::default()).await,
-    );
-    let clock = Arc::new(Clock::system());
-    clock.advance_to(next_utc_hour(&clock, 23));
+    let (a, b, clock) = night(23).await;
     // Campaigns from 15550199 are marketing and refused at night on their route; the account
     // marks marketing with TLV 0x1400 elsewhere; OTPs are transactional on their route even
     // though they carry the TLV.
