@@ -54,6 +54,12 @@ pub fn rewrite(d: &DeliverSm, our_id: &[u8]) -> DeliverSm {
     // A text without an `id:` (the TLV alone named the message) is passed on unchanged.
     let text_changed = receipt::rewrite_id(text, our_id, &mut rewritten).is_ok();
     let new_text = if text_changed {
+        if !in_payload && rewritten.len() > usize::from(u8::MAX) {
+            // Our id is longer than the carrier's and the text was near short_message's 255
+            // octets: the end goes (in the standard layout, the `text:` snippet), or the
+            // receipt could not be encoded and the carrier would be refused for ever.
+            rewritten.truncate(usize::from(u8::MAX));
+        }
         rewritten.freeze()
     } else {
         Bytes::copy_from_slice(text)
@@ -85,6 +91,26 @@ pub fn rewrite(d: &DeliverSm, our_id: &[u8]) -> DeliverSm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_that_our_longer_id_would_overfill_loses_its_end_not_the_receipt() {
+        let mut text = b"id:1A sub:001 dlvrd:001 submit date:2611230412 done date:2611230413 stat:DELIVRD err:000 text:".to_vec();
+        text.resize(255, b'x');
+        let d = DeliverSm {
+            short_message: Bytes::from(text),
+            ..Default::default()
+        };
+        let ours = b"18446744073709551615";
+        let r = rewrite(&d, ours);
+        assert_eq!(r.short_message.len(), 255);
+        assert!(r
+            .short_message
+            .starts_with(b"id:18446744073709551615 sub:001"));
+        let mut buf = BytesMut::new();
+        smpp_pdu::Body::DeliverSm(r)
+            .encode(1, smpp_pdu::CommandStatus::OK, &mut buf)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
     use smpp_pdu::{Address, EsmClass, Npi, Ton};
 
     const TEXT: &[u8] = b"id:0012AB sub:001 dlvrd:001 submit date:2611230412 done date:2611230413 stat:DELIVRD err:000 text:Your code";

@@ -438,6 +438,9 @@ impl Router {
         if let Ok(mut c) = self.customers.lock() {
             c.insert(conn.peer, (account.system_id.clone(), conn.link.clone()));
         }
+        // Not held while the connection lasts: a reload must be able to retire (and stop) the
+        // connectors these tables name.
+        drop(tables);
         let receives = matches!(info.kind, BindKind::Receiver | BindKind::Transceiver);
         if receives {
             self.add_receiver(&account.system_id, conn.peer, conn.link.clone());
@@ -536,10 +539,13 @@ impl Router {
         };
         let wants_receipt =
             sm.registered_delivery.wants_receipt() || account.receipts == ReceiptPolicy::Always;
-        let mut outgoing = sm.clone();
-        if wants_receipt && !sm.registered_delivery.wants_receipt() {
-            outgoing.registered_delivery = smpp_pdu::RegisteredDelivery(1);
-        }
+        // A copy only when the router asks for a receipt the customer did not.
+        let adjusted =
+            (wants_receipt && !sm.registered_delivery.wants_receipt()).then(|| SubmitSm {
+                registered_delivery: smpp_pdu::RegisteredDelivery(1),
+                ..sm.clone()
+            });
+        let outgoing = adjusted.as_ref().unwrap_or(sm);
         match self.gate.check(account, &route.rule.consent, sm) {
             Verdict::Send => {}
             Verdict::Refuse { status, reason } => {
@@ -553,7 +559,7 @@ impl Router {
                     message_id: id.0,
                     wants_receipt,
                     submitted_at: self.gate.clock().now(),
-                    submit: outgoing,
+                    submit: outgoing.clone(),
                 };
                 match self.held.hold(until, &held).await {
                     Ok(()) => {
@@ -564,7 +570,7 @@ impl Router {
                         return (CommandStatus::OK, Some(rendered), None);
                     }
                     // Its window opened meanwhile: send it now.
-                    Err(HoldError::Due) => outgoing = held.submit,
+                    Err(HoldError::Due) => {}
                     Err(HoldError::Store(smpp_store::StoreError::QueueFull { .. })) => {
                         return (CommandStatus::MSGQFUL, None, None)
                     }
@@ -592,7 +598,7 @@ impl Router {
         account: &Account,
         index: Option<usize>,
         sm: &SubmitSm,
-        outgoing: SubmitSm,
+        outgoing: &SubmitSm,
         route: &Resolved<'_>,
         id: Option<MessageId>,
         deadline: Instant,
@@ -763,7 +769,7 @@ impl Router {
                         account,
                         index,
                         sm,
-                        sm.clone(),
+                        sm,
                         &route,
                         Some(MessageId(m.message_id)),
                         deadline,
@@ -1046,8 +1052,13 @@ impl Router {
     }
 
     /// The connector's orphan task: matches parked receipts against records as they land.
+    /// One per connector name: a connector restarted by a reload keeps the task it had (two
+    /// would match the same parked receipts and deliver them twice).
     fn spawn_orphans(self: &Arc<Self>, connector: Arc<str>) {
-        let (notify, _) = self.orphans(&connector);
+        let ((notify, _), new) = self.orphans_entry(&connector);
+        if !new {
+            return;
+        }
         let router = Arc::downgrade(self);
         tokio::spawn(async move {
             loop {
@@ -1125,13 +1136,22 @@ impl Router {
 
     /// The connector's orphan-task wake-up and its "something is parked" flag.
     fn orphans(&self, connector: &str) -> Orphans {
+        self.orphans_entry(connector).0
+    }
+
+    /// [`Router::orphans`], and whether this call made the entry. Looked up before anything is
+    /// allocated: every submit that wants a receipt comes here.
+    fn orphans_entry(&self, connector: &str) -> (Orphans, bool) {
         let mut o = self
             .orphans
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        o.entry(connector.to_owned())
-            .or_insert_with(|| (Arc::new(Notify::new()), Arc::new(AtomicBool::new(true))))
-            .clone()
+        if let Some(e) = o.get(connector) {
+            return (e.clone(), false);
+        }
+        let e = (Arc::new(Notify::new()), Arc::new(AtomicBool::new(true)));
+        o.insert(connector.to_owned(), e.clone());
+        (e, true)
     }
 
     /// Applies what a reply asks (STOP, START, HELP) for `account` and sends the answer back to

@@ -3,6 +3,9 @@
 //! messages.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod support;
+use support::sim;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,17 +14,8 @@ use smpp_pdu::{Address, Body, CommandStatus, Npi, RegisteredDelivery, SubmitSm, 
 use smpp_router::config::{BindMode, Config};
 use smpp_router::connector::{Connector, SubmitError};
 use smpp_tokio::{NoObserver, Observer};
-use smpp_tools::sim::{Sim, SimConfig, SimHandle};
+use smpp_tools::sim::{SimConfig, SimHandle};
 use tokio::time::Instant;
-
-async fn sim(config: SimConfig) -> SimHandle {
-    Sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..config
-    })
-    .await
-    .unwrap()
-}
 
 /// A connector's settings from a config snippet, pointed at `hosts`.
 fn connector_config(hosts: &[&SimHandle], extra: &str) -> smpp_router::config::Connector {

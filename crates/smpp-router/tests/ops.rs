@@ -16,6 +16,9 @@
 //! `python3-yaml`; when absent, the tests that need them print a note and pass.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod support;
+use support::{sim, DEMO_HASH};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -31,10 +34,8 @@ use smpp_router::daemon::Daemon;
 use smpp_session::BindKind;
 use smpp_tokio::{Esme, EsmeConfig, NoObserver};
 use smpp_tools::bench::{self, BenchConfig};
-use smpp_tools::sim::{Sim, SimConfig, SimHandle};
+use smpp_tools::sim::{SimConfig, SimHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const DEMO_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$b+DAhawJI5qHaSXx+Fj70Q$lax3FtbQz/Dd1xsMg24H71bxvqcpE6Gw9jsUHEgkvMg";
 
 /// The binaries the image must run, from the tools crate and the router crate.
 const IMAGE_BINS: [&str; 3] = ["smpp-router", "smpp-sim", "smpp-bench"];
@@ -799,15 +800,6 @@ impl Running {
             s.shutdown().await;
         }
     }
-}
-
-async fn sim(config: SimConfig) -> SimHandle {
-    Sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..config
-    })
-    .await
-    .unwrap()
 }
 
 /// Two carriers (one sending MO, one refusing some submits), a stray connector on the first

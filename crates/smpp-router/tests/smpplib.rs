@@ -4,6 +4,9 @@
 //! `crates/smpp-testkit/peers/smpplib_trx.py`, which prints JSON lines).
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod support;
+use support::DEMO_HASH;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -11,8 +14,6 @@ use serde_json::Value;
 use smpp_router::daemon::Daemon;
 use smpp_tools::sim::{Sim, SimConfig};
 use tokio::process::Command;
-
-const DEMO_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$b+DAhawJI5qHaSXx+Fj70Q$lax3FtbQz/Dd1xsMg24H71bxvqcpE6Gw9jsUHEgkvMg";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smpplib_submits_through_the_router_and_gets_receipts_with_our_ids() {
