@@ -29,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::{
@@ -295,6 +295,23 @@ impl<M: Clone> Cache<M> {
     }
 }
 
+/// The PDUs of the traffic itself, counted without a lookup when their status is ESME_ROK.
+const HOT_PDUS: [CommandId; 8] = [
+    CommandId::SUBMIT_SM,
+    CommandId::SUBMIT_SM_RESP,
+    CommandId::DELIVER_SM,
+    CommandId::DELIVER_SM_RESP,
+    CommandId::DATA_SM,
+    CommandId::DATA_SM_RESP,
+    CommandId::ENQUIRE_LINK,
+    CommandId::ENQUIRE_LINK_RESP,
+];
+
+/// `command`'s index in [`HOT_PDUS`].
+fn hot_pdu(command: CommandId) -> Option<usize> {
+    HOT_PDUS.iter().position(|&c| c == command)
+}
+
 /// An Fx-style hash of a cache key: fast, and good enough for keys that come from the config
 /// and bounded code sets (the cache is capped, so a bad spread costs speed, never memory).
 fn key_hash(a: &str, b: &str, c: u64) -> u64 {
@@ -456,6 +473,9 @@ pub struct Metrics {
     held_now: Gauge,
     customer_binds: Family<AccountLabels, Gauge>,
     pdus_cache: Cache<Counter>,
+    /// The series of the traffic PDUs with ESME_ROK, by [`hot_pdu`] and direction: counted up
+    /// to eight times per message, so without the cache's lock and hash.
+    hot_pdus: [[OnceLock<Counter>; HOT_PDUS.len()]; 2],
     submits_cache: Cache<Counter>,
     submit_latency_cache: Cache<Histogram>,
     carrier_latency_cache: Cache<Histogram>,
@@ -511,6 +531,7 @@ impl Metrics {
             customer_binds: Family::default(),
             registry: Registry::default(),
             pdus_cache: Cache::default(),
+            hot_pdus: Default::default(),
             submits_cache: Cache::default(),
             submit_latency_cache: Cache::default(),
             carrier_latency_cache: Cache::default(),
@@ -706,22 +727,37 @@ impl Metrics {
     /// count what the session hooks report (requests both ways, responses to our requests);
     /// the router counts the responses it writes itself (submit_sm_resp, deliver_sm_resp, …).
     pub fn pdu(&self, direction: Direction, command: CommandId, status: CommandStatus) {
+        if status == CommandStatus::OK {
+            if let Some(i) = hot_pdu(command) {
+                let slot = &self.hot_pdus[direction as usize][i];
+                slot.get_or_init(|| self.pdu_series(direction, command, status))
+                    .inc();
+                return;
+            }
+        }
         let key = (u64::from(command.0) << 32) | u64::from(status.0);
         self.pdus_cache.with(
             direction.as_str(),
             "",
             key,
-            || {
-                self.pdus.get_or_create_owned(&PduLabels {
-                    direction: direction.as_str(),
-                    command: self.command(command),
-                    status: self.status(status),
-                })
-            },
+            || self.pdu_series(direction, command, status),
             |c| {
                 c.inc();
             },
         );
+    }
+
+    fn pdu_series(
+        &self,
+        direction: Direction,
+        command: CommandId,
+        status: CommandStatus,
+    ) -> Counter {
+        self.pdus.get_or_create_owned(&PduLabels {
+            direction: direction.as_str(),
+            command: self.command(command),
+            status: self.status(status),
+        })
     }
 
     /// `smpp_submits_total{account, connector, status}`: a customer's submit answered with

@@ -8,8 +8,12 @@
 //!    a promise that its receipt will come. A record is written only when a receipt was asked
 //!    for; nothing else needs one.
 //! 3. A receipt from any bind of the carrier is looked up by (connector, carrier id as
-//!    written), rewritten to our id in the account's format, and appended to the account's
-//!    durable pending queue before the carrier gets its deliver_sm_resp. A final receipt's
+//!    written) and rewritten to our id in the account's format. The carrier gets its
+//!    deliver_sm_resp only once the receipt is the customer's or safe on disk: when the
+//!    account has a bind up and nothing queued, it is sent straight to the customer, and
+//!    queued only if the customer does not take it within [`DIRECT_WAIT`]; otherwise it is
+//!    appended to the account's durable pending queue. (A crash in between costs at most a
+//!    duplicate: the carrier sends what it has no answer for again.) A final receipt's
 //!    record is then deleted, many at once by a background task (late is harmless: records
 //!    expire anyway). A receipt that comes before the ack that names it is parked in the
 //!    connector's durable orphan queue (and the carrier answered) until the record lands or a
@@ -88,6 +92,10 @@ const RELEASE_GIVE_UP: Duration = Duration::from_secs(3600);
 const DELETE_EVERY: Duration = Duration::from_millis(50);
 /// Deletes gathered before they are written at once, whatever the time.
 const DELETE_BATCH: usize = 4096;
+/// How long a receipt sent straight to a bound customer may wait for its answer (and the
+/// carrier's deliver_sm with it) before it is queued instead. Longer than a healthy
+/// customer's answer, far shorter than a carrier's response timeout.
+const DIRECT_WAIT: Duration = Duration::from_secs(1);
 
 /// A submit's outcome: the status for the customer, our message id when accepted, and the
 /// connector that answered (for metrics).
@@ -923,46 +931,46 @@ impl Router {
         };
         let tables = self.tables();
         let mut queued = vec![false; keys.len()];
-        // (queue, payloads, which receipts they are); usually one account's queue.
-        let mut groups: Vec<(&str, Vec<Bytes>, Vec<usize>)> = Vec::new();
+        // (queue, receipts, which receipts they are); usually one account's queue.
+        let mut groups: Vec<(&str, Vec<DeliverSm>, Vec<usize>)> = Vec::new();
         let orphans = orphan_queue(connector);
         for (j, ((_, d, state), record)) in receipts.iter().zip(&found).enumerate() {
-            let (queue, payload) = match record {
+            let (queue, receipt) = match record {
                 Some(record) => match self.prepare_receipt(&tables, d, &keys[j], *state, record) {
-                    Prepared::Queue(p) => (record.account.as_str(), p),
-                    Prepared::Nothing => {
+                    Some(r) => (record.account.as_str(), r),
+                    None => {
                         queued[j] = true;
                         continue;
                     }
-                    Prepared::Failed => continue,
                 },
-                None => match encode_entry(Body::DeliverSm((*d).clone())) {
-                    Some(p) => (orphans.as_str(), p),
-                    None => continue,
-                },
+                None => (orphans.as_str(), (*d).clone()),
             };
             match groups.iter_mut().find(|g| g.0 == queue) {
                 Some(g) => {
-                    g.1.push(payload);
+                    g.1.push(receipt);
                     g.2.push(j);
                 }
-                None => groups.push((queue, vec![payload], vec![j])),
+                None => groups.push((queue, vec![receipt], vec![j])),
             }
         }
-        let appended = join_all(groups.iter().map(|(q, p, _)| self.append_all(q, p))).await;
+        drop(tables);
+        let handed = join_all(
+            groups
+                .iter()
+                .map(|(q, r, _)| self.hand_over(q, r, *q != orphans)),
+        )
+        .await;
         let mut finals = Vec::new();
-        for ((queue, _, members), ok) in groups.iter().zip(appended) {
+        for ((queue, _, members), handed) in groups.iter().zip(handed) {
             let parked = *queue == orphans;
-            let mut any = false;
-            for (&j, ok) in members.iter().zip(ok) {
-                queued[j] = ok;
-                any |= ok;
+            for (&j, ok) in members.iter().zip(&handed.done) {
+                queued[j] = *ok;
                 let (_, _, state) = receipts[j];
-                if ok && !parked && state.is_some_and(smpp_pdu::MessageState::is_final) {
+                if *ok && !parked && state.is_some_and(smpp_pdu::MessageState::is_final) {
                     finals.push(keys[j].clone());
                 }
             }
-            if !any {
+            if !handed.queued {
                 continue;
             }
             if parked {
@@ -977,8 +985,9 @@ impl Router {
         queued
     }
 
-    /// The customer's copy of a receipt whose record was found, ready for the account's queue;
-    /// counts it in the metrics.
+    /// The customer's copy of a receipt whose record was found; `None` when there is nothing
+    /// to deliver (its account is gone or its record unreadable: it is let go). Counts it in
+    /// the metrics.
     fn prepare_receipt(
         &self,
         tables: &Tables,
@@ -986,7 +995,7 @@ impl Router {
         key: &CorrelationKey,
         state: Option<smpp_pdu::MessageState>,
         record: &Correlation,
-    ) -> Prepared {
+    ) -> Option<DeliverSm> {
         self.metrics.receipt(&key.connector, state);
         if state.is_some_and(smpp_pdu::MessageState::is_final) {
             let took = SystemTime::now()
@@ -1001,17 +1010,66 @@ impl Router {
             .map(|a| a.id_format);
         let Some(format) = format else {
             tracing::warn!(account = %record.account, "receipt for an account no longer configured");
-            return Prepared::Nothing;
+            return None;
         };
         let Ok(raw) = <[u8; 8]>::try_from(&record.message_id[..]) else {
-            return Prepared::Nothing;
+            return None;
         };
         let mut buf = IdBuf::default();
         let ours = MessageId(u64::from_be_bytes(raw)).render(format, &mut buf);
-        match encode_entry(Body::DeliverSm(receipts::rewrite(d, ours))) {
-            Some(p) => Prepared::Queue(p),
-            None => Prepared::Failed,
+        Some(receipts::rewrite(d, ours))
+    }
+
+    /// Gives receipts (or, for `direct == false`, parked receipts) to their queue's account:
+    /// straight to a bound customer when `direct`, the account has a bind that takes
+    /// deliver_sm and nothing is queued before them (the order the customer sees is kept);
+    /// whatever the customer did not take within [`DIRECT_WAIT`] is appended to the queue.
+    async fn hand_over(&self, queue: &str, receipts: &[DeliverSm], direct: bool) -> HandedOver {
+        let mut done = vec![false; receipts.len()];
+        let links = if direct && matches!(self.store.pending_len(queue).await, Ok(0)) {
+            self.links(queue)
+        } else {
+            Vec::new()
+        };
+        if !links.is_empty() {
+            let sends = receipts
+                .iter()
+                .enumerate()
+                .map(|(i, r)| send_direct(&links[i % links.len()], r));
+            done = join_all(sends).await;
         }
+        let mut left = Vec::new();
+        let mut which = Vec::new();
+        for (i, r) in receipts.iter().enumerate() {
+            if done[i] {
+                continue;
+            }
+            // One that cannot be encoded is refused to the carrier (it sends it again).
+            if let Some(p) = encode_entry(Body::DeliverSm(r.clone())) {
+                left.push(p);
+                which.push(i);
+            }
+        }
+        let mut queued = false;
+        if !left.is_empty() {
+            for (i, ok) in which.into_iter().zip(self.append_all(queue, &left).await) {
+                done[i] = ok;
+                queued |= ok;
+            }
+        }
+        HandedOver { done, queued }
+    }
+
+    /// The account's binds that take deliver_sm.
+    fn links(&self, account: &str) -> Vec<Link> {
+        self.receivers
+            .lock()
+            .ok()
+            .and_then(|r| {
+                r.get(account)
+                    .map(|v| v.iter().map(|x| x.link.clone()).collect())
+            })
+            .unwrap_or_default()
     }
 
     /// Records whose final receipt is queued: deleted in a batch by the deleter task (see
@@ -1037,9 +1095,11 @@ impl Router {
         record: &Correlation,
     ) -> bool {
         let payload = match self.prepare_receipt(&self.tables(), d, key, state, record) {
-            Prepared::Queue(p) => p,
-            Prepared::Nothing => return true,
-            Prepared::Failed => return false,
+            Some(r) => match encode_entry(Body::DeliverSm(r)) {
+                Some(p) => p,
+                None => return false,
+            },
+            None => return true,
         };
         if self.append_all(&record.account, &[payload]).await != [true] {
             return false;
@@ -1383,15 +1443,7 @@ impl Router {
 
     /// Sends a batch from the head of the account's queue; true when it should go on at once.
     async fn deliver_some(&self, account: &str) -> bool {
-        let links: Vec<Link> = self
-            .receivers
-            .lock()
-            .ok()
-            .and_then(|r| {
-                r.get(account)
-                    .map(|v| v.iter().map(|x| x.link.clone()).collect())
-            })
-            .unwrap_or_default();
+        let links = self.links(account);
         if links.is_empty() {
             return false;
         }
@@ -1507,13 +1559,23 @@ fn failure_receipt(
 }
 
 /// What a receipt whose record was found gives its customer's queue.
-enum Prepared {
-    /// This entry.
-    Queue(Bytes),
-    /// Nothing: its account is gone or its record unreadable (it is let go).
-    Nothing,
-    /// It could not be encoded (the carrier is asked to send it again).
-    Failed,
+/// What [`Router::hand_over`] did with a group of receipts.
+struct HandedOver {
+    /// For each: the customer took it, or it is safely queued.
+    done: Vec<bool>,
+    /// Some were queued (the queue's deliverer must be woken).
+    queued: bool,
+}
+
+/// Sends a receipt straight to a customer's bind; true when the customer answered ESME_ROK
+/// within [`DIRECT_WAIT`]. If it answers later, the copy queued meanwhile makes a duplicate:
+/// at least once, never lost.
+async fn send_direct(link: &Link, receipt: &DeliverSm) -> bool {
+    let send = link.send(Body::DeliverSm(receipt.clone()));
+    matches!(
+        tokio::time::timeout(DIRECT_WAIT, send).await,
+        Ok(Ok(pdu)) if pdu.command_status == CommandStatus::OK
+    )
 }
 
 /// A deliver_sm as a queue entry (the PDU's bytes, sequence number 0).

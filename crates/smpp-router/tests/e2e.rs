@@ -121,6 +121,57 @@ async fn receipts_wait_for_a_customer_that_is_away() {
     d.shutdown().await;
 }
 
+/// A bound customer gets a receipt straight away; one it does not answer in time is queued
+/// (and the carrier answered), then sent again: at least once, never lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_the_customer_does_not_answer_is_queued_and_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", SPLIT)).await;
+    let (trx, mut incoming) = customer(&d, "demo", BindKind::Transceiver);
+    trx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let ids = submit_n(&trx, 5, true).await;
+    // Each receipt comes straight to the bind; none is answered for now.
+    let mut unanswered = Vec::new();
+    let mut seen = HashSet::new();
+    for _ in 0..5 {
+        let inc = tokio::time::timeout(Duration::from_secs(10), incoming.recv())
+            .await
+            .expect("a receipt in time")
+            .unwrap();
+        let Body::DeliverSm(dsm) = &inc.pdu.body else {
+            panic!("{:?}", inc.pdu)
+        };
+        seen.insert(Bytes::copy_from_slice(
+            smpp_router::receipts::read(dsm).unwrap().carrier_id,
+        ));
+        unanswered.push(inc);
+    }
+    assert_eq!(seen, ids);
+    // The carriers still get their answers, ESME_ROK: the router queued what waited.
+    for _ in 0..300 {
+        if a.counts().receipts_delivered + b.counts().receipts_delivered == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (ca, cb) = (a.counts(), b.counts());
+    assert_eq!(ca.receipts_delivered + cb.receipts_delivered, 5, "{ca:?} {cb:?}");
+    assert_eq!(ca.receipts_refused + cb.receipts_refused, 0, "{ca:?} {cb:?}");
+    // Late answers change nothing; each receipt comes again from the queue.
+    for inc in unanswered {
+        inc.responder.respond_status(CommandStatus::OK).await;
+    }
+    let mut again = ids.clone();
+    take_receipts(&mut incoming, &mut again, 5).await;
+    assert!(again.is_empty());
+    trx.shutdown().await;
+    d.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_away_customers_queue_is_bounded_by_its_pending_max() {
     let dir = tempfile::tempdir().unwrap();

@@ -48,6 +48,7 @@ use fjall::{PartitionCreateOptions, PartitionHandle, PersistMode};
 use tokio::sync::oneshot;
 
 use crate::error::{Result, StoreError};
+use crate::recent::Recent;
 use crate::record::{self, Correlation, CorrelationKey, PendingEntry, QueueMeta, QueuePolicy};
 use crate::store::{Store, StoreFuture};
 
@@ -69,6 +70,10 @@ pub struct Options {
     pub cache_bytes: u64,
     /// At most this many operations in one group commit.
     pub max_group: usize,
+    /// The most recently written correlation records kept in a hash map beside the engine, so
+    /// a receipt's lookup is one hash probe instead of a search of the memtable (0: none).
+    /// About 150 bytes each.
+    pub recent_records: usize,
     /// Called on the committer thread with each group commit's time (apply and fsync), for
     /// a latency histogram; keep it cheap.
     pub on_commit: Option<CommitHook>,
@@ -90,6 +95,7 @@ impl Default for Options {
             create_dir: false,
             cache_bytes: 64 * 1024 * 1024,
             max_group: 4096,
+            recent_records: 100_000,
             on_commit: None,
         }
     }
@@ -137,6 +143,8 @@ struct Shared {
     pending: PartitionHandle,
     meta: PartitionHandle,
     queues: Mutex<HashMap<String, QueueState>>,
+    /// Correlation records written lately (see [`Recent`]); only the committer writes it.
+    recent: Mutex<Recent>,
     /// Held by [`EmbeddedStore::hold_commits`]; the committer takes it before each group.
     hold: Mutex<()>,
     failed: Mutex<Option<String>>,
@@ -327,6 +335,7 @@ impl EmbeddedStore {
             pending,
             meta,
             queues: Mutex::new(queues),
+            recent: Mutex::new(Recent::new(options.recent_records)),
             hold: Mutex::new(()),
             failed: Mutex::new(None),
             expiry_floor: AtomicU64::new(0),
@@ -632,6 +641,7 @@ impl Shared {
                     self.flush(merged, replies);
                 }
                 let mut batch = merged.batch.take().unwrap_or_else(|| self.keyspace.batch());
+                let mut recent = lock(&self.recent);
                 for (k, v, e) in items {
                     // A deadline already behind the sweep (a short retention, a skewed clock)
                     // pulls the sweep's starting point back to it.
@@ -639,6 +649,8 @@ impl Shared {
                         self.expiry_floor.fetch_min(ms, Ordering::Relaxed);
                     }
                     merged.note(&k);
+                    let (k, v) = (fjall::Slice::from(k), fjall::Slice::from(v));
+                    recent.insert(k.clone(), v.clone());
                     batch.insert(&self.corr, k, v);
                     batch.insert(&self.corr_exp, e, []);
                 }
@@ -652,8 +664,10 @@ impl Shared {
                     self.flush(merged, replies);
                 }
                 let mut batch = merged.batch.take().unwrap_or_else(|| self.keyspace.batch());
+                let mut recent = lock(&self.recent);
                 for k in keys {
                     merged.note(&k);
+                    recent.remove(&k);
                     batch.remove(&self.corr, k);
                 }
                 merged.batch = Some(batch);
@@ -734,6 +748,8 @@ impl Shared {
                 }
             }
             Err(e) => {
+                // The map may hold puts that were not written.
+                lock(&self.recent).clear();
                 let message = e.to_string();
                 let err = || StoreError::Commit {
                     path: self.path.clone(),
@@ -773,6 +789,7 @@ impl Shared {
                 let deadline = record::correlation_expires_ms(&v)
                     .map_err(self.corrupt("correlation record"))?;
                 if deadline == ms {
+                    lock(&self.recent).remove(ck);
                     batch.remove(&self.corr, ck);
                     dropped += 1;
                 }
@@ -879,9 +896,22 @@ impl Shared {
         // Sized up front: collecting through `?` would grow it by reallocation, which for a
         // batch of lookups was a visible share of the router's CPU (fresh pages each time).
         let mut found = Vec::with_capacity(keys.len());
+        let mut encoded = Vec::with_capacity(keys.len());
         for key in keys {
-            let k = record::correlation_key(key)?;
-            found.push(match self.corr.get(&k).map_err(self.engine())? {
+            encoded.push(record::correlation_key(key)?);
+        }
+        // Hits first, under the lock; the misses go to the engine after it is released, so a
+        // lookup that reads from disk never holds up the committer.
+        let hits: Vec<Option<fjall::Slice>> = {
+            let recent = lock(&self.recent);
+            encoded.iter().map(|k| recent.get(k).cloned()).collect()
+        };
+        for ((key, k), hit) in keys.iter().zip(&encoded).zip(hits) {
+            let value = match hit {
+                Some(v) => Some(v),
+                None => self.corr.get(k).map_err(self.engine())?,
+            };
+            found.push(match value {
                 None => None,
                 Some(v) => Some(
                     record::decode_correlation(key, &v)

@@ -16,6 +16,7 @@
 
 mod embedded;
 mod error;
+mod recent;
 mod record;
 mod store;
 

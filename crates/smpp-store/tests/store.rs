@@ -72,6 +72,76 @@ async fn put_get_delete() {
     assert_eq!(got, vec![None, Some(b), Some(c)]);
 }
 
+/// Lookups answer the same whether a record is among the recently written ones kept in memory
+/// or only in the engine: none kept, two kept (most of them only on disk), the default.
+#[tokio::test]
+async fn lookups_agree_whether_or_not_a_record_is_kept_in_memory() {
+    for recent_records in [0, 2, Options::default().recent_records] {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            recent_records,
+            ..create()
+        };
+        let store = EmbeddedStore::open(dir.path(), options).unwrap();
+        let recs: Vec<_> = (0..6u32)
+            .map(|i| record("c", format!("id{i}").as_bytes(), i, t(60 + u64::from(i))))
+            .collect();
+        for r in &recs {
+            store
+                .put_correlations(std::slice::from_ref(r))
+                .await
+                .unwrap();
+        }
+        let keys: Vec<_> = recs.iter().map(|r| r.key.clone()).collect();
+        let got = store.get_correlations(&keys).await.unwrap();
+        let all: Vec<_> = recs.iter().cloned().map(Some).collect();
+        assert_eq!(got, all, "recent_records {recent_records}");
+
+        // Deleted (the newest, kept in memory if any is; and the oldest), then one replaced,
+        // then expired: the newest by its deadline, while it is still kept in memory.
+        store
+            .delete_correlations(&[keys[5].clone(), keys[0].clone()])
+            .await
+            .unwrap();
+        let replaced = record("c", b"id1", 100, t(7200));
+        store
+            .put_correlations(std::slice::from_ref(&replaced))
+            .await
+            .unwrap();
+        let late = record("c", b"late", 7, t(30));
+        store
+            .put_correlations(std::slice::from_ref(&late))
+            .await
+            .unwrap();
+        let got = store
+            .get_correlations(&[
+                keys[5].clone(),
+                keys[0].clone(),
+                keys[1].clone(),
+                late.key.clone(),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![None, None, Some(replaced.clone()), Some(late.clone())],
+            "recent_records {recent_records}"
+        );
+        assert_eq!(store.expire_correlations(t(63), 100).await.unwrap(), 3);
+        let got = store.get_correlations(&keys[1..5]).await.unwrap();
+        assert_eq!(
+            got,
+            vec![Some(replaced), None, None, Some(recs[4].clone())],
+            "recent_records {recent_records}"
+        );
+        assert_eq!(
+            store.get_correlations(&[late.key]).await.unwrap(),
+            vec![None],
+            "recent_records {recent_records}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn carrier_ids_are_kept_byte_for_byte() {
     // Leading zeros, hex and decimal spellings of "the same number" are different ids.
