@@ -86,6 +86,22 @@ impl Header {
         buf.put_u32(self.command_status.0);
         buf.put_u32(self.sequence_number);
     }
+
+    /// The header's 16 octets.
+    #[inline(always)]
+    pub(crate) fn to_bytes(self) -> [u8; HEADER_LEN] {
+        let mut out = [0; HEADER_LEN];
+        let words = [
+            self.command_length,
+            self.command_id.0,
+            self.command_status.0,
+            self.sequence_number,
+        ];
+        for (o, w) in out.chunks_exact_mut(4).zip(words) {
+            o.copy_from_slice(&w.to_be_bytes());
+        }
+        out
+    }
 }
 
 /// How strictly a body is checked.
@@ -375,33 +391,136 @@ pub(crate) fn is_valid_time(t: &[u8]) -> bool {
     }
 }
 
-/// Writes into a region already sized to fit, for bodies whose length is known up front.
-/// The caller sized the region exactly; the writer's indexing checks stay as a safety net.
+/// Writes into a region already sized to fit and zeroed, for bodies whose length is known up
+/// front. The caller sized the region exactly; the writer's indexing checks stay as a safety
+/// net.
+///
+/// C-strings are checked for NUL as they are copied, from the same word loads (see
+/// [`copy_cstr`]); the caller asks [`SliceWriter::saw_nul`] once at the end and, when a string
+/// held one, discards the region and finds which field it was on a cold path.
 pub(crate) struct SliceWriter<'a> {
     out: &'a mut [u8],
     pos: usize,
+    nul: bool,
 }
 
 impl<'a> SliceWriter<'a> {
+    #[inline(always)]
     pub(crate) fn new(out: &'a mut [u8]) -> Self {
-        SliceWriter { out, pos: 0 }
+        SliceWriter {
+            out,
+            pos: 0,
+            nul: false,
+        }
     }
 
-    pub(crate) fn u8(&mut self, v: u8) {
-        self.out[self.pos] = v;
-        self.pos += 1;
+    /// A run of one-octet fields (or any fixed-size field) with one bounds check.
+    #[inline(always)]
+    pub(crate) fn fixed<const N: usize>(&mut self, v: [u8; N]) {
+        self.out[self.pos..self.pos + N].copy_from_slice(&v);
+        self.pos += N;
     }
 
+    #[inline(always)]
     pub(crate) fn octets(&mut self, v: &[u8]) {
         self.out[self.pos..self.pos + v.len()].copy_from_slice(v);
         self.pos += v.len();
     }
 
-    /// The octets and a NUL (the region is zeroed, so the NUL is a skip).
+    /// The octets and a NUL (the region is zeroed, so the NUL is a skip). A NUL inside `v` is
+    /// remembered for [`SliceWriter::saw_nul`].
+    #[inline(always)]
     pub(crate) fn cstr(&mut self, v: &[u8]) {
-        self.octets(v);
-        self.pos += 1;
+        let dst = &mut self.out[self.pos..self.pos + v.len()];
+        self.nul |= copy_cstr(dst, v);
+        self.pos += v.len() + 1;
     }
+
+    /// Whether any string given to [`SliceWriter::cstr`] held a NUL.
+    #[inline(always)]
+    pub(crate) fn saw_nul(&self) -> bool {
+        self.nul
+    }
+}
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// Non-zero exactly when some octet of `v` is zero.
+#[inline(always)]
+const fn zero_octets(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGHS
+}
+
+/// Non-zero exactly when some octet of `v` is zero.
+#[inline(always)]
+const fn zero_octets32(v: u32) -> u32 {
+    v.wrapping_sub(0x0101_0101) & !v & 0x8080_8080
+}
+
+/// Copies `src` into `dst` (of the same length) and says whether `src` holds a NUL.
+///
+/// C-strings are short (SMPP's longest is 65 octets, most are under 22, many are empty), so up
+/// to 16 octets are moved as two overlapping words (or three octets) instead of a call to
+/// `memcpy`, and the NUL test uses those same words: word-at-a-time, no loop, no call.
+#[inline(always)]
+fn copy_cstr(dst: &mut [u8], src: &[u8]) -> bool {
+    debug_assert_eq!(dst.len(), src.len());
+    let n = src.len();
+    match n {
+        0 => false,
+        1..=3 => {
+            // Octets 0, n/2 and n-1 cover every octet of a string this short.
+            let (a, b, c) = (src[0], src[n / 2], src[n - 1]);
+            dst[0] = a;
+            dst[n / 2] = b;
+            dst[n - 1] = c;
+            (a == 0) | (b == 0) | (c == 0)
+        }
+        4..=7 => {
+            let (Some(&a), Some(&b)) = (src.first_chunk::<4>(), src.last_chunk::<4>()) else {
+                return src.contains(&0);
+            };
+            if let Some(d) = dst.first_chunk_mut::<4>() {
+                *d = a;
+            }
+            if let Some(d) = dst.last_chunk_mut::<4>() {
+                *d = b;
+            }
+            (zero_octets32(u32::from_le_bytes(a)) | zero_octets32(u32::from_le_bytes(b))) != 0
+        }
+        8..=16 => {
+            let (Some(&a), Some(&b)) = (src.first_chunk::<8>(), src.last_chunk::<8>()) else {
+                return src.contains(&0);
+            };
+            if let Some(d) = dst.first_chunk_mut::<8>() {
+                *d = a;
+            }
+            if let Some(d) = dst.last_chunk_mut::<8>() {
+                *d = b;
+            }
+            (zero_octets(u64::from_le_bytes(a)) | zero_octets(u64::from_le_bytes(b))) != 0
+        }
+        _ => {
+            dst.copy_from_slice(src);
+            has_nul(src)
+        }
+    }
+}
+
+/// Whether `s` holds a NUL, eight octets at a time (the last word overlaps the one before).
+#[inline]
+fn has_nul(s: &[u8]) -> bool {
+    let Some(&last) = s.last_chunk::<8>() else {
+        return s.contains(&0);
+    };
+    let mut zeros = zero_octets(u64::from_le_bytes(last));
+    for w in s.chunks_exact(8) {
+        if let Some(&w) = w.first_chunk::<8>() {
+            zeros |= zero_octets(u64::from_le_bytes(w));
+        }
+    }
+    zeros != 0
 }
 
 /// Writes a C-Octet string and its NUL.
@@ -446,6 +565,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every length across the word sizes, with no NUL, one NUL anywhere, or two: the copy is
+    /// exact and the answer is that of a byte loop.
+    #[test]
+    fn copy_cstr_copies_exactly_and_finds_every_nul() {
+        for len in 0..=40 {
+            for nul in (0..len).map(Some).chain([None]) {
+                for second in [None, Some(2), Some(7), Some(15), Some(16), Some(33)] {
+                    let mut s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                    for at in [nul, second].into_iter().flatten() {
+                        if at < len {
+                            s[at] = 0;
+                        }
+                    }
+                    let expected = s.contains(&0);
+                    // A dirty destination, so a missed octet shows.
+                    let mut dst = vec![0xEE; len];
+                    assert_eq!(copy_cstr(&mut dst, &s), expected, "{s:?}");
+                    assert_eq!(dst, s);
+                    assert_eq!(has_nul(&s), expected, "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_header_is_four_big_endian_words() {
+        let h = Header {
+            command_length: 0x0102_0304,
+            command_id: CommandId(0x8000_0004),
+            command_status: CommandStatus(0x0000_0045),
+            sequence_number: 0x7FFF_FFFF,
+        };
+        let mut buf = BytesMut::new();
+        h.write(&mut buf);
+        assert_eq!(h.to_bytes()[..], buf[..]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub use multi::{MultiDest, SubmitMulti, SubmitMultiResp, UnsuccessSme};
 pub use query::{AlertNotification, CancelSm, QuerySm, QuerySmResp};
 pub use sm::{DataSm, DeliverSm, MessageIdResp, ReplaceSm, SubmitSm};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::wire::{DecodeOptions, Header, Reader, Storage, HEADER_LEN};
 use crate::{CommandId, CommandStatus, Error};
@@ -245,7 +245,31 @@ impl<B: AsRef<[u8]>> Body<B> {
     /// # Errors
     /// [`Error::Unencodable`] when a field cannot be represented (a C-string holding a NUL, a
     /// short_message over 255 octets, more than 255 destinations).
+    #[inline]
     pub fn encode(
+        &self,
+        sequence_number: u32,
+        command_status: CommandStatus,
+        buf: &mut BytesMut,
+    ) -> Result<(), Error> {
+        // The messages, a router's hot path, size the whole PDU and write it in one pass. The
+        // two paths are separate functions so that neither pays for the other's registers.
+        if let Body::SubmitSm(b) | Body::DeliverSm(b) = self {
+            let header = Header {
+                command_length: 0,
+                command_id: self.command_id(),
+                command_status,
+                sequence_number,
+            };
+            return b.encode(header, buf);
+        }
+        self.encode_other(sequence_number, command_status, buf)
+    }
+
+    /// [`Body::encode`] for every body but submit_sm and deliver_sm: the header, the body
+    /// appended after it, then command_length patched in.
+    #[inline(never)]
+    fn encode_other(
         &self,
         sequence_number: u32,
         command_status: CommandStatus,
@@ -253,10 +277,13 @@ impl<B: AsRef<[u8]>> Body<B> {
     ) -> Result<(), Error> {
         let start = buf.len();
         buf.reserve(64);
-        buf.put_u32(0); // command_length, patched below
-        buf.put_u32(self.command_id().0);
-        buf.put_u32(command_status.0);
-        buf.put_u32(sequence_number);
+        let header = Header {
+            command_length: 0, // patched below
+            command_id: self.command_id(),
+            command_status,
+            sequence_number,
+        };
+        buf.extend_from_slice(&header.to_bytes());
         if let Err(e) = self.write(buf) {
             buf.truncate(start);
             return Err(e);

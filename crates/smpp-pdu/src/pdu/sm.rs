@@ -6,7 +6,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::text::DataCoding;
 use crate::tlv::Tlvs;
 use crate::types::{Address, EsmClass, Npi, RegisteredDelivery, Ton};
-use crate::wire::{put_cstr, put_short_message, Reader, SliceWriter, Storage};
+use crate::wire::{put_cstr, put_short_message, Header, Reader, SliceWriter, Storage, HEADER_LEN};
 use crate::{Error, Field};
 
 /// The body of submit_sm and of deliver_sm, which share one layout.
@@ -89,9 +89,93 @@ impl<B: Storage> SubmitSm<B> {
 }
 
 impl<B: AsRef<[u8]>> SubmitSm<B> {
-    /// The hot path of a router, so it is written in one pass: check the fields, size the
-    /// body exactly, grow the buffer once, then copy into that region.
+    /// The body alone, for [`Body::write`](crate::Body); the hot path is
+    /// [`SubmitSm::encode`], which writes the header in the same pass. Kept out of line so that
+    /// `Body::write` stays small enough to be inlined for the other bodies.
+    #[inline(never)]
     pub(crate) fn write(&self, buf: &mut BytesMut) -> Result<(), Error> {
+        self.put(None, buf)
+    }
+
+    /// The whole PDU, header included, appended to `buf`; on error `buf` is left as it was
+    /// (`header.command_length` is ignored: it is computed here).
+    #[inline(never)]
+    pub(crate) fn encode(&self, header: Header, buf: &mut BytesMut) -> Result<(), Error> {
+        self.put(Some(header), buf)
+    }
+
+    /// The hot path of a router, so it is written in one pass: size the PDU (or the body
+    /// alone when `header` is `None`) exactly, grow the buffer once, then copy into that region,
+    /// checking the C-strings for NUL on the way (see [`SliceWriter::cstr`]). Every error is
+    /// named by [`SubmitSm::unencodable`], out of the way, in the order the fields come.
+    #[inline(always)]
+    fn put(&self, header: Option<Header>, buf: &mut BytesMut) -> Result<(), Error> {
+        let service_type = self.service_type.as_ref();
+        let source = self.source.addr.as_ref();
+        let dest = self.dest.addr.as_ref();
+        let schedule = self.schedule_delivery_time.as_ref();
+        let validity = self.validity_period.as_ref();
+        let sm = self.short_message.as_ref();
+        let tlvs = self.tlvs.as_bytes();
+        let Ok(sm_length) = u8::try_from(sm.len()) else {
+            return Err(self.unencodable());
+        };
+        // ton/npi ×2, esm..priority, registered..default_msg_id, sm_length, and five NULs.
+        let header_len = if header.is_some() { HEADER_LEN } else { 0 };
+        let len = header_len
+            + (2 + 2 + 3 + 4 + 1 + 5)
+            + service_type.len()
+            + source.len()
+            + dest.len()
+            + schedule.len()
+            + validity.len()
+            + sm.len()
+            + tlvs.len();
+        let Ok(command_length) = u32::try_from(len) else {
+            return Err(self.unencodable());
+        };
+
+        let start = buf.len();
+        buf.resize(start + len, 0);
+        let mut w = SliceWriter::new(&mut buf[start..]);
+        if let Some(h) = header {
+            w.fixed(
+                Header {
+                    command_length,
+                    ..h
+                }
+                .to_bytes(),
+            );
+        }
+        w.cstr(service_type);
+        w.fixed([self.source.ton.0, self.source.npi.0]);
+        w.cstr(source);
+        w.fixed([self.dest.ton.0, self.dest.npi.0]);
+        w.cstr(dest);
+        w.fixed([self.esm_class.0, self.protocol_id, self.priority_flag]);
+        w.cstr(schedule);
+        w.cstr(validity);
+        w.fixed([
+            self.registered_delivery.0,
+            self.replace_if_present_flag,
+            self.data_coding.0,
+            self.sm_default_msg_id,
+            sm_length,
+        ]);
+        w.octets(sm);
+        w.octets(tlvs);
+        if w.saw_nul() {
+            buf.truncate(start);
+            return Err(self.unencodable());
+        }
+        Ok(())
+    }
+
+    /// The first field that cannot be encoded, in the order of the body: a C-string holding a
+    /// NUL, then a short_message over 255 octets; a PDU over 4 GiB is blamed on short_message.
+    #[cold]
+    #[inline(never)]
+    fn unencodable(&self) -> Error {
         let strings = [
             (Field::ServiceType, self.service_type.as_ref()),
             (Field::SourceAddr, self.source.addr.as_ref()),
@@ -102,42 +186,12 @@ impl<B: AsRef<[u8]>> SubmitSm<B> {
             ),
             (Field::ValidityPeriod, self.validity_period.as_ref()),
         ];
-        let mut len = 2 + 2 + 3 + 4 + 1; // ton/npi ×2, esm..priority, registered..default_msg_id, sm_length
         for (field, value) in strings {
             if value.contains(&0) {
-                return Err(Error::Unencodable(field));
+                return Error::Unencodable(field);
             }
-            len += value.len() + 1;
         }
-        let sm = self.short_message.as_ref();
-        let sm_length =
-            u8::try_from(sm.len()).map_err(|_| Error::Unencodable(Field::ShortMessage))?;
-        let tlvs = self.tlvs.as_bytes();
-        len += sm.len() + tlvs.len();
-
-        let start = buf.len();
-        buf.resize(start + len, 0);
-        let mut w = SliceWriter::new(&mut buf[start..]);
-        w.cstr(strings[0].1);
-        w.u8(self.source.ton.0);
-        w.u8(self.source.npi.0);
-        w.cstr(strings[1].1);
-        w.u8(self.dest.ton.0);
-        w.u8(self.dest.npi.0);
-        w.cstr(strings[2].1);
-        w.u8(self.esm_class.0);
-        w.u8(self.protocol_id);
-        w.u8(self.priority_flag);
-        w.cstr(strings[3].1);
-        w.cstr(strings[4].1);
-        w.u8(self.registered_delivery.0);
-        w.u8(self.replace_if_present_flag);
-        w.u8(self.data_coding.0);
-        w.u8(self.sm_default_msg_id);
-        w.u8(sm_length);
-        w.octets(sm);
-        w.octets(tlvs);
-        Ok(())
+        Error::Unencodable(Field::ShortMessage)
     }
 
     /// The user data: `short_message`, or the `message_payload` TLV when that is used instead.
@@ -313,5 +367,151 @@ impl<B: AsRef<[u8]>> MessageIdResp<B> {
         put_cstr(buf, Field::MessageId, self.message_id.as_ref())?;
         buf.put_slice(self.tlvs.as_bytes());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Body, CommandStatus, Pdu, TlvTag, TlvsBuilder};
+
+    /// The five C-strings in the order of the body, with their fields.
+    fn strings_mut(s: &mut SubmitSm<Vec<u8>>) -> [(Field, &mut Vec<u8>); 5] {
+        [
+            (Field::ServiceType, &mut s.service_type),
+            (Field::SourceAddr, &mut s.source.addr),
+            (Field::DestinationAddr, &mut s.dest.addr),
+            (Field::ScheduleDeliveryTime, &mut s.schedule_delivery_time),
+            (Field::ValidityPeriod, &mut s.validity_period),
+        ]
+    }
+
+    fn sample(len: usize) -> SubmitSm<Vec<u8>> {
+        let text = |seed: u8| (0..len).map(|i| b'0' + (seed + i as u8) % 10).collect();
+        let mut tlvs = TlvsBuilder::new();
+        tlvs.u16(TlvTag::USER_MESSAGE_REFERENCE, 0x1234);
+        SubmitSm {
+            service_type: text(1),
+            source: Address::new(Ton(5), Npi(0), text(2)),
+            dest: Address::new(Ton(1), Npi(1), text(3)),
+            esm_class: EsmClass(0x40),
+            protocol_id: 0x7F,
+            priority_flag: 2,
+            schedule_delivery_time: text(4),
+            validity_period: text(5),
+            registered_delivery: RegisteredDelivery(1),
+            replace_if_present_flag: 1,
+            data_coding: DataCoding(8),
+            sm_default_msg_id: 9,
+            short_message: text(6),
+            tlvs: tlvs.build().map(|b| b.to_vec()),
+        }
+    }
+
+    /// The body as the spec lays it out, one field after the other.
+    fn reference_body(s: &SubmitSm<Vec<u8>>) -> Vec<u8> {
+        let mut v = Vec::new();
+        let cstr = |v: &mut Vec<u8>, s: &[u8]| {
+            v.extend_from_slice(s);
+            v.push(0);
+        };
+        cstr(&mut v, &s.service_type);
+        v.extend([s.source.ton.0, s.source.npi.0]);
+        cstr(&mut v, &s.source.addr);
+        v.extend([s.dest.ton.0, s.dest.npi.0]);
+        cstr(&mut v, &s.dest.addr);
+        v.extend([s.esm_class.0, s.protocol_id, s.priority_flag]);
+        cstr(&mut v, &s.schedule_delivery_time);
+        cstr(&mut v, &s.validity_period);
+        v.extend([
+            s.registered_delivery.0,
+            s.replace_if_present_flag,
+            s.data_coding.0,
+            s.sm_default_msg_id,
+            s.short_message.len() as u8,
+        ]);
+        v.extend_from_slice(&s.short_message);
+        v.extend_from_slice(s.tlvs.as_bytes());
+        v
+    }
+
+    /// Strings of every length around the word sizes come out octet for octet as the spec
+    /// lays them out, after what the buffer held, with or without the header.
+    #[test]
+    fn the_one_pass_encoder_writes_the_spec_layout() {
+        for len in 0..=40 {
+            let s = sample(len);
+            let body = reference_body(&s);
+            for (pdu, id) in [
+                (Body::SubmitSm(s.clone()), 4u32),
+                (Body::DeliverSm(s.clone()), 5),
+            ] {
+                let mut buf = BytesMut::from(&b"keep"[..]);
+                pdu.encode(0x0102_0304, CommandStatus(0x45), &mut buf)
+                    .expect("encodes");
+                let mut expected = b"keep".to_vec();
+                expected.extend_from_slice(&(16 + body.len() as u32).to_be_bytes());
+                expected.extend_from_slice(&id.to_be_bytes());
+                expected.extend_from_slice(&0x45u32.to_be_bytes());
+                expected.extend_from_slice(&0x0102_0304u32.to_be_bytes());
+                expected.extend_from_slice(&body);
+                assert_eq!(buf[..], expected[..], "strings of {len}");
+            }
+            let mut buf = BytesMut::from(&b"keep"[..]);
+            s.write(&mut buf).expect("encodes");
+            assert_eq!(buf[4..], body[..], "body alone, strings of {len}");
+        }
+    }
+
+    /// A NUL anywhere in any C-string is refused naming that field (the first such field when
+    /// there are several, even when short_message is also too long), and the buffer is left as
+    /// it was.
+    #[test]
+    fn a_nul_in_any_c_string_is_refused_naming_its_field() {
+        for len in 1..=40 {
+            for at in 0..len {
+                for bad in 0..5 {
+                    let mut s = sample(len);
+                    let field = {
+                        let mut strings = strings_mut(&mut s);
+                        strings[bad].1[at] = 0;
+                        // A later field with a NUL too does not change the answer.
+                        if let Some((_, later)) = strings.get_mut(bad + 1) {
+                            later[len / 2] = 0;
+                        }
+                        strings[bad].0
+                    };
+                    for too_long in [false, true] {
+                        if too_long {
+                            s.short_message = vec![b'x'; 256];
+                        }
+                        let pdu = Pdu::new(7, Body::SubmitSm(s.clone()));
+                        let mut buf = BytesMut::from(&b"keep"[..]);
+                        assert_eq!(pdu.encode(&mut buf), Err(Error::Unencodable(field)));
+                        assert_eq!(&buf[..], b"keep", "buffer left as it was");
+                        let mut buf = BytesMut::from(&b"keep"[..]);
+                        assert_eq!(s.write(&mut buf), Err(Error::Unencodable(field)));
+                        assert_eq!(&buf[..], b"keep", "buffer left as it was");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_message_over_255_octets_is_refused() {
+        let mut s = sample(3);
+        s.short_message = vec![b'x'; 255];
+        let mut buf = BytesMut::new();
+        Pdu::new(7, Body::DeliverSm(s.clone()))
+            .encode(&mut buf)
+            .expect("255 fits");
+        s.short_message.push(b'x');
+        let mut buf = BytesMut::from(&b"keep"[..]);
+        assert_eq!(
+            Pdu::new(7, Body::DeliverSm(s)).encode(&mut buf),
+            Err(Error::Unencodable(Field::ShortMessage))
+        );
+        assert_eq!(&buf[..], b"keep", "buffer left as it was");
     }
 }
