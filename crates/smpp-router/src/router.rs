@@ -1085,8 +1085,9 @@ impl Router {
         }
     }
 
-    /// Queues the customer's copy of a receipt whose record was found, and deletes the record
-    /// when the state is final. False when it could not be queued.
+    /// Gives the customer its copy of a parked receipt whose record was found (see
+    /// [`Router::hand_over`]), and deletes the record when the state is final. False when it
+    /// could be neither delivered nor queued.
     async fn deliver_receipt(
         &self,
         d: &DeliverSm,
@@ -1094,17 +1095,18 @@ impl Router {
         state: Option<smpp_pdu::MessageState>,
         record: &Correlation,
     ) -> bool {
-        let payload = match self.prepare_receipt(&self.tables(), d, key, state, record) {
-            Some(r) => match encode_entry(Body::DeliverSm(r)) {
-                Some(p) => p,
-                None => return false,
-            },
-            None => return true,
+        let Some(receipt) = self.prepare_receipt(&self.tables(), d, key, state, record) else {
+            return true;
         };
-        if self.append_all(&record.account, &[payload]).await != [true] {
+        let handed = self
+            .hand_over(&record.account, std::slice::from_ref(&receipt), true)
+            .await;
+        if handed.done != [true] {
             return false;
         }
-        self.wake(&record.account).notify_one();
+        if handed.queued {
+            self.wake(&record.account).notify_one();
+        }
         if state.is_some_and(smpp_pdu::MessageState::is_final) {
             self.doom(std::iter::once(key.clone()));
         }
@@ -1169,13 +1171,17 @@ impl Router {
         };
         let now = SystemTime::now();
         let mut done = Vec::new();
+        // The matched ones are given to their customers together (each may wait for an answer).
+        let mut matched = Vec::new();
         for (((entry, d), key), record) in entries.iter().zip(&parsed).zip(&keys).zip(&records) {
             match (d, record) {
                 (Some(d), Some(record)) => {
                     let state = receipts::read(d).and_then(|r| r.state);
-                    if self.deliver_receipt(d, key, state, record).await {
-                        done.push(entry.seq);
-                    }
+                    matched.push(async move {
+                        self.deliver_receipt(d, key, state, record)
+                            .await
+                            .then_some(entry.seq)
+                    });
                 }
                 _ if now.duration_since(entry.enqueued_at).unwrap_or_default() > ORPHAN_GRACE => {
                     self.metrics.unknown_receipt(connector);
@@ -1185,6 +1191,7 @@ impl Router {
                 _ => {}
             }
         }
+        done.extend(join_all(matched).await.into_iter().flatten());
         let all = done.len() == entries.len() && entries.len() < 256;
         if !done.is_empty() {
             if let Err(e) = self.store.ack_pending(&queue, &done).await {
