@@ -159,8 +159,16 @@ async fn a_receipt_the_customer_does_not_answer_is_queued_and_sent_again() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let (ca, cb) = (a.counts(), b.counts());
-    assert_eq!(ca.receipts_delivered + cb.receipts_delivered, 5, "{ca:?} {cb:?}");
-    assert_eq!(ca.receipts_refused + cb.receipts_refused, 0, "{ca:?} {cb:?}");
+    assert_eq!(
+        ca.receipts_delivered + cb.receipts_delivered,
+        5,
+        "{ca:?} {cb:?}"
+    );
+    assert_eq!(
+        ca.receipts_refused + cb.receipts_refused,
+        0,
+        "{ca:?} {cb:?}"
+    );
     // Late answers change nothing; each receipt comes again from the queue.
     for inc in unanswered {
         inc.responder.respond_status(CommandStatus::OK).await;
