@@ -490,7 +490,7 @@ impl Router {
         match &inc.pdu.body {
             Body::SubmitSm(sm) => {
                 let started = now_instant();
-                let (status, id, connector) = self.submit(account, sm).await;
+                let (status, id, connector) = self.submit(account, sm, started).await;
                 let connector = connector.as_ref().map_or("", |c| c.name());
                 self.metrics.submit(&account.system_id, connector, status);
                 self.metrics
@@ -516,9 +516,8 @@ impl Router {
 
     /// Routes one submit_sm, passes it through the consent gate, and sends it (or holds it
     /// for the recipient's daytime); returns the status and, on success, our message id.
-    async fn submit(&self, account: &Account, sm: &SubmitSm) -> Submitted {
+    async fn submit(&self, account: &Account, sm: &SubmitSm, started: Instant) -> Submitted {
         let tables = self.tables();
-        let started = now_instant();
         let index = tables.access.index_of(account.system_id.as_bytes());
         // The account's settings as last (re)loaded, not as they were when it bound.
         let account = index
@@ -527,7 +526,7 @@ impl Router {
         if let Some(Some(tps)) = index.and_then(|i| tables.tps.get(i)) {
             let allowed = tps
                 .lock()
-                .map(|mut t| t.try_acquire(std::time::Instant::now(), 1).is_ok())
+                .map(|mut t| t.try_acquire(started.into_std(), 1).is_ok())
                 .unwrap_or(true);
             if !allowed {
                 self.metrics.customer_throttled(&account.system_id);
@@ -1032,11 +1031,24 @@ impl Router {
             Vec::new()
         };
         if !links.is_empty() {
-            let sends = receipts
+            // One deadline for the group (a timer per receipt was a visible cost); whatever
+            // has not been answered by then is queued.
+            let mut sends: FuturesUnordered<_> = receipts
                 .iter()
                 .enumerate()
-                .map(|(i, r)| send_direct(&links[i % links.len()], r));
-            done = join_all(sends).await;
+                .map(|(i, r)| send_direct(&links[i % links.len()], r, i))
+                .collect();
+            let deadline = tokio::time::sleep(DIRECT_WAIT);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    next = sends.next() => match next {
+                        Some((i, ok)) => done[i] = ok,
+                        None => break,
+                    },
+                    () = &mut deadline => break,
+                }
+            }
         }
         let mut left = Vec::new();
         let mut which = Vec::new();
@@ -1574,15 +1586,13 @@ struct HandedOver {
     queued: bool,
 }
 
-/// Sends a receipt straight to a customer's bind; true when the customer answered ESME_ROK
-/// within [`DIRECT_WAIT`]. If it answers later, the copy queued meanwhile makes a duplicate:
-/// at least once, never lost.
-async fn send_direct(link: &Link, receipt: &DeliverSm) -> bool {
-    let send = link.send(Body::DeliverSm(receipt.clone()));
-    matches!(
-        tokio::time::timeout(DIRECT_WAIT, send).await,
-        Ok(Ok(pdu)) if pdu.command_status == CommandStatus::OK
-    )
+/// Sends receipt `i` straight to a customer's bind: `(i, true)` when the customer answered
+/// ESME_ROK. [`Router::hand_over`] gives up waiting after [`DIRECT_WAIT`]; if the customer
+/// answers later, the copy queued meanwhile makes a duplicate: at least once, never lost.
+async fn send_direct(link: &Link, receipt: &DeliverSm, i: usize) -> (usize, bool) {
+    let answer = link.send(Body::DeliverSm(receipt.clone())).await;
+    let ok = matches!(answer, Ok(pdu) if pdu.command_status == CommandStatus::OK);
+    (i, ok)
 }
 
 /// A deliver_sm as a queue entry (the PDU's bytes, sequence number 0).
