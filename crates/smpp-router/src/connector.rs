@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures_util::future::join_all;
-use smpp_pdu::{Body, Pdu};
+use smpp_pdu::{Body, Pdu, SubmitSm};
 use smpp_session::{BindKind, Role};
 use smpp_tokio::{Backoff, Esme, EsmeConfig, Incoming, Observer, Throttle};
 use tokio::sync::{mpsc, Mutex, Semaphore};
@@ -251,13 +251,15 @@ impl Connector {
     }
 
     /// [`Connector::submit`] for a message of one part (the common case), without the
-    /// per-message vectors and join of the general path.
+    /// per-message vectors and join of the general path. The message is borrowed and copied
+    /// (its fields are shared slices) only into the request that goes out, so the future
+    /// carries no `Body` of its own.
     ///
     /// # Errors
     /// As [`Connector::submit`].
     pub async fn submit_one(
         &self,
-        body: Body,
+        sm: &SubmitSm,
         sticky: Option<u64>,
         deadline: Instant,
     ) -> Result<Pdu, SubmitError> {
@@ -272,8 +274,8 @@ impl Connector {
                 return Err(SubmitError::NoBind);
             };
             let link = self.shards[shard].tx.link();
-            let Ok(result) = tokio::time::timeout_at(deadline, link.send(body.clone())).await
-            else {
+            let request = Body::SubmitSm(sm.clone());
+            let Ok(result) = tokio::time::timeout_at(deadline, link.send(request)).await else {
                 return Err(SubmitError::Timeout);
             };
             match result {

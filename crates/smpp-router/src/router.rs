@@ -617,9 +617,7 @@ impl Router {
             let Some(connector) = tables.connectors.get(usize::from(cid.0)) else {
                 continue;
             };
-            let answer = connector
-                .submit_one(Body::SubmitSm(outgoing.clone()), sticky, deadline)
-                .await;
+            let answer = connector.submit_one(outgoing, sticky, deadline).await;
             let answer = match answer {
                 Ok(a) => a,
                 Err(SubmitError::NoBind) => continue,
@@ -1282,10 +1280,7 @@ impl Router {
         let deadline = now_instant() + tables.smpp.response_budget;
         tokio::spawn(async move {
             for c in connectors {
-                match c
-                    .submit_one(Body::SubmitSm(submit.clone()), None, deadline)
-                    .await
-                {
+                match c.submit_one(&submit, None, deadline).await {
                     Ok(_) => return,
                     Err(e) => {
                         tracing::debug!(connector = %c.name(), error = %e, "consent reply not sent here")

@@ -21,8 +21,9 @@
 //! state, which a batch updates only once it is written. A read on another task may see a write a few hundred microseconds before its fsync;
 //! that is harmless (nobody was told it was durable yet) and saves a second copy of the data.
 //!
-//! **Reads** (lookups, peeks) run on the caller's task: they are served from the memtable or
-//! the block cache almost always (receipts follow submits by seconds), and a miss costs one
+//! **Reads** (lookups, peeks) run on the caller's task: a correlation lookup is answered from
+//! the map of recently written records ([`Recent`], one hash probe) almost always, else from
+//! the memtable or the block cache (receipts follow submits by seconds); a miss costs one
 //! block read — less than a hop to a blocking pool would, per receipt.
 //!
 //! **Failure.** If a commit fails, fjall marks the keyspace poisoned; every caller of that
