@@ -343,7 +343,18 @@ impl Connector {
         best.map(|(_, i)| i)
     }
 
-    /// Unbinds every shard and stops reconnecting.
+    /// Unbinds every shard and stops reconnecting, while others may still hold the connector
+    /// (what they send fails with [`SubmitError::NoBind`]).
+    pub async fn stop(&self) {
+        for s in &self.shards {
+            s.tx.stop().await;
+            if let Some(rx) = &s.rx {
+                rx.stop().await;
+            }
+        }
+    }
+
+    /// Unbinds every shard and stops reconnecting, and waits for their tasks to end.
     pub async fn shutdown(self) {
         for s in self.shards {
             s.tx.shutdown().await;

@@ -322,14 +322,9 @@ impl Router {
                 }
             });
         }
+        let grace = config.smpp.response_budget;
         for c in retired {
-            tokio::spawn(async move {
-                // Let submits in flight on it finish before unbinding.
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                if let Some(c) = Arc::into_inner(c) {
-                    c.shutdown().await;
-                }
-            });
+            tokio::spawn(retire(c, grace));
         }
     }
 
@@ -1579,6 +1574,21 @@ struct HandedOver {
     done: Vec<bool>,
     /// Some were queued (the queue's deliverer must be woken).
     queued: bool,
+}
+
+/// Stops a connector a reload dropped: at once when nothing else holds it, else once the
+/// submits in flight on it (which hold it) are done, or after `grace` (the response budget,
+/// the longest a submit waits) whatever is still holding it.
+async fn retire(mut connector: Arc<Connector>, grace: Duration) {
+    let give_up = now_instant() + grace;
+    loop {
+        match Arc::try_unwrap(connector) {
+            Ok(c) => return c.shutdown().await,
+            Err(shared) if now_instant() >= give_up => return shared.stop().await,
+            Err(shared) => connector = shared,
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Sends receipt `i` straight to a customer's bind: `(i, true)` when the customer answered

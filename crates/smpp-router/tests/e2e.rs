@@ -411,6 +411,53 @@ async fn a_reload_changes_routes_and_keeps_unchanged_binds() {
     d.shutdown().await;
 }
 
+/// A reload that drops a connector stops it: its binds unbind and it does not reconnect,
+/// while the connector that stays keeps its binds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_drops_a_connector_stops_its_binds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", SPLIT)).await;
+    assert_eq!((a.open_connections(), b.open_connections()), (3, 3));
+    // A customer stays bound throughout (a customer connection once kept the tables it bound
+    // under, and with them every connector they named, for its whole life).
+    let (esme, _) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    submit_n(&esme, 4, false).await;
+    // The same config without connector "b" (and routes only to "a").
+    let text = config_text(dir.path(), &a, &b, "", "[[routes]]\nconnector = \"a\"\n");
+    let start = text.find("[[connectors]]\nname = \"b\"").unwrap();
+    let end = start + text[start..].find("\n\n").unwrap();
+    let without_b = format!("{}{}", &text[..start], &text[end..]);
+    assert!(!without_b.contains("name = \"b\""));
+    std::fs::write(dir.path().join("router.toml"), without_b).unwrap();
+    d.reload().unwrap();
+    // Well within the response budget (5 s), the longest it would wait for a submit in flight.
+    for _ in 0..200 {
+        if b.open_connections() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        b.open_connections(),
+        0,
+        "the dropped connector's binds stay up"
+    );
+    // It stays down (no reconnect after its backoff of at most 500 ms); "a" was untouched.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(b.open_connections(), 0);
+    assert_eq!(b.counts().binds, 3);
+    assert_eq!((a.open_connections(), a.counts().binds), (3, 3));
+    submit_n(&esme, 2, false).await;
+    assert!(esme.bound().is_some());
+    esme.shutdown().await;
+    d.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_go_to_the_owner_of_the_number_the_keyword_or_the_conversation() {
     let dir = tempfile::tempdir().unwrap();

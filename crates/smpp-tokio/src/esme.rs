@@ -228,9 +228,15 @@ impl Esme {
 
     /// Unbinds, stops reconnecting, and waits for the supervisor to finish.
     pub async fn shutdown(self) {
+        self.stop().await;
+        let _ = timeout(Duration::from_secs(10), self.task).await;
+    }
+
+    /// Unbinds and stops reconnecting, without waiting for the supervisor: for an ESME that
+    /// others still hold a reference to (their requests fail with [`Error::NotConnected`]).
+    pub async fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.link.unbind().await;
-        let _ = timeout(Duration::from_secs(10), self.task).await;
     }
 }
 

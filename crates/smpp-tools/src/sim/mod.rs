@@ -152,6 +152,12 @@ impl SimHandle {
         self.shared.snapshot()
     }
 
+    /// Connections open now (binding or bound), unlike the running totals of [`SimCounts`]:
+    /// a test can see a peer's binds go away.
+    pub fn open_connections(&self) -> usize {
+        lock(&self.shared.links).len()
+    }
+
     /// Stops accepting, unbinds every connection (waiting briefly for them to close), and
     /// returns the final counts.
     pub async fn shutdown(mut self) -> SimCounts {
