@@ -155,11 +155,9 @@ struct Shared {
     /// Held by [`EmbeddedStore::hold_commits`]; the committer takes it before each group.
     hold: Mutex<()>,
     failed: Mutex<Option<String>>,
-    /// Where the expiry scan stands (only the sweep takes it).
-    expiry: Mutex<ExpiryScan>,
-    /// The earliest deadline among records committed since the current expiry pass began
-    /// (`u64::MAX`: none). Raised only by the sweep, lowered after each commit of puts.
-    put_floor: AtomicU64,
+    /// Where the expiry scan goes on from: the last key of its previous slice (`None`: from
+    /// the start).
+    expiry_cursor: Mutex<Option<fjall::Slice>>,
     submitted: AtomicU64,
     commits: AtomicU64,
     ops: AtomicU64,
@@ -167,18 +165,6 @@ struct Shared {
     apply_nanos: AtomicU64,
     sync_nanos: AtomicU64,
     on_commit: Option<CommitHook>,
-}
-
-/// The expiry scan's progress through the records (see `Shared::expired`).
-#[derive(Debug, Default)]
-struct ExpiryScan {
-    /// The last key of the previous slice; `None`: the next slice begins a pass.
-    cursor: Option<fjall::Slice>,
-    /// The earliest deadline this pass has read among records not yet due.
-    pass_min: u64,
-    /// No record left by the last complete pass is due before this (0 until one completes,
-    /// so the first sweep after opening scans).
-    earliest: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -201,9 +187,6 @@ struct Merged {
     hasher: std::collections::hash_map::RandomState,
     /// Indexes of the replies whose writes are in `batch`.
     members: Vec<usize>,
-    /// The earliest deadline among the correlation records put in `batch` (for the expiry
-    /// scan's floor, lowered once the batch is committed).
-    min_deadline: Option<u64>,
     /// Queue metadata after the appends in `batch`, written once per queue when the batch is
     /// committed (a batch must not hold one key twice), and only then made visible in
     /// `Shared::queues`, so a peek never sees a length or seq whose entries are not written.
@@ -365,8 +348,7 @@ impl EmbeddedStore {
             recent: Mutex::new(Recent::new(options.recent_records)),
             hold: Mutex::new(()),
             failed: Mutex::new(None),
-            expiry: Mutex::new(ExpiryScan::default()),
-            put_floor: AtomicU64::new(u64::MAX),
+            expiry_cursor: Mutex::new(None),
             submitted: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             ops: AtomicU64::new(0),
@@ -668,9 +650,6 @@ impl Shared {
                 let mut recent = lock(&self.recent);
                 for (k, v) in items {
                     merged.note(&k);
-                    if let Ok(d) = record::correlation_expires_ms(&v) {
-                        merged.min_deadline = Some(merged.min_deadline.map_or(d, |m| m.min(d)));
-                    }
                     let (k, v) = (fjall::Slice::from(k), fjall::Slice::from(v));
                     recent.insert(k.clone(), v.clone());
                     batch.insert(&self.corr, k, v);
@@ -755,7 +734,6 @@ impl Shared {
         merged.keys.clear();
         let members = std::mem::take(&mut merged.members);
         let metas = std::mem::take(&mut merged.metas);
-        let min_deadline = merged.min_deadline.take();
         let Some(mut batch) = merged.batch.take() else {
             return;
         };
@@ -764,11 +742,6 @@ impl Shared {
         }
         match batch.commit() {
             Ok(()) => {
-                // After the commit, so a pass whose snapshot missed these records sees the
-                // floor they lowered (see `expired`).
-                if let Some(d) = min_deadline {
-                    self.put_floor.fetch_min(d, Ordering::Relaxed);
-                }
                 let mut queues = lock(&self.queues);
                 for (account, meta) in metas {
                     queues.entry(account).or_default().meta = meta;
@@ -794,27 +767,13 @@ impl Shared {
     }
 
     /// The next slice of the expiry scan: up to `limit` records whose deadline is at or
-    /// before `now_ms`, from where the last slice stopped; at the end of the records the pass
-    /// is over and the next slice begins another. Reads a snapshot, off the committer.
-    ///
-    /// A pass reads every live record, tombstones of deleted ones included until compaction
-    /// drops them, so it is not begun while nothing can be due: the last complete pass leaves
-    /// the earliest deadline among the records it did not expire, and every commit of puts
-    /// since the pass began lowers `put_floor` to theirs.
+    /// before `now_ms`, from where the last slice stopped; at the end of the records the next
+    /// slice starts over. Reads a snapshot, off the committer.
     fn expired(&self, now_ms: u64, limit: usize) -> Result<Vec<(fjall::Slice, u64)>> {
         use std::ops::Bound;
-        let mut scan = lock(&self.expiry);
-        if scan.cursor.is_none() {
-            if now_ms < scan.earliest.min(self.put_floor.load(Ordering::Relaxed)) {
-                return Ok(Vec::new());
-            }
-            // Reset before the snapshot is taken: a record committed after it is then counted
-            // by `put_floor`, one committed before it is read by this pass.
-            self.put_floor.store(u64::MAX, Ordering::Relaxed);
-            scan.pass_min = u64::MAX;
-        }
-        let range = match scan.cursor.take() {
-            Some(k) => (Bound::Excluded(k), Bound::Unbounded),
+        let from = lock(&self.expiry_cursor).take();
+        let range = match &from {
+            Some(k) => (Bound::Excluded(k.clone()), Bound::Unbounded),
             None => (Bound::Unbounded, Bound::Unbounded),
         };
         let mut found = Vec::new();
@@ -822,17 +781,14 @@ impl Shared {
             let (k, v) = kv.map_err(self.engine())?;
             let deadline =
                 record::correlation_expires_ms(&v).map_err(self.corrupt("correlation record"))?;
-            if deadline > now_ms {
-                scan.pass_min = scan.pass_min.min(deadline);
-                continue;
-            }
-            found.push((k.clone(), deadline));
-            if found.len() >= limit {
-                scan.cursor = Some(k);
-                return Ok(found);
+            if deadline <= now_ms {
+                found.push((k.clone(), deadline));
+                if found.len() >= limit {
+                    *lock(&self.expiry_cursor) = Some(k);
+                    break;
+                }
             }
         }
-        scan.earliest = scan.pass_min;
         Ok(found)
     }
 

@@ -384,57 +384,6 @@ async fn correlation_expiry_works_in_limited_slices() {
     assert_eq!(total, 25);
 }
 
-/// Sweeps skip the scan while nothing can be due, yet a record put in the middle of a pass,
-/// or after it, with an early deadline is still expired.
-#[tokio::test]
-async fn a_record_put_during_or_after_a_pass_still_expires() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(dir.path(), create()).unwrap();
-    let recs: Vec<_> = (0..25u32)
-        .map(|i| record("c", format!("{i:02}").as_bytes(), i, t(100 + u64::from(i))))
-        .collect();
-    store.put_correlations(&recs).await.unwrap();
-    let far = record("c", b"far", 99, t(7200));
-    store
-        .put_correlations(std::slice::from_ref(&far))
-        .await
-        .unwrap();
-    // Nothing due yet: a pass finds nothing and learns the earliest deadline, t(100).
-    assert_eq!(store.expire_correlations(t(50), 10).await.unwrap(), 0);
-    assert_eq!(store.expire_correlations(t(99), 10).await.unwrap(), 0);
-    // A pass in slices, with a record put mid-way whose key sorts before the cursor.
-    assert_eq!(store.expire_correlations(t(1000), 10).await.unwrap(), 10);
-    let early = record("c", b"00-early", 1, t(5));
-    store
-        .put_correlations(std::slice::from_ref(&early))
-        .await
-        .unwrap();
-    let mut total = 10;
-    loop {
-        let n = store.expire_correlations(t(1000), 10).await.unwrap();
-        total += n;
-        if n < 10 {
-            break;
-        }
-    }
-    // The next pass finds what this one could not see.
-    total += store.expire_correlations(t(1000), 10).await.unwrap();
-    assert_eq!(total, 26);
-    // A record put after the passes, already due.
-    let late = record("c", b"late", 2, t(10));
-    store
-        .put_correlations(std::slice::from_ref(&late))
-        .await
-        .unwrap();
-    assert_eq!(store.expire_correlations(t(1000), 10).await.unwrap(), 1);
-    let keys = [early.key, late.key, far.key.clone()];
-    assert_eq!(
-        store.get_correlations(&keys).await.unwrap(),
-        vec![None, None, Some(far)]
-    );
-    assert_eq!(store.expire_correlations(t(7199), 10).await.unwrap(), 0);
-}
-
 #[tokio::test]
 async fn too_long_fields_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
