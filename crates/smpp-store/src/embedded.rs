@@ -30,15 +30,10 @@
 //! group, and every later writer, gets [`StoreError::Commit`]. Nothing is retried: the router
 //! must not ack what may not be on disk, and a restart recovers from the journal.
 //!
-//! **Expiry is a scan.** Each record holds its deadline; a sweep reads the live records, a
-//! slice at a time from where the last slice stopped, on the blocking pool from a snapshot,
-//! and hands the committer the ones past their deadline, which it drops if they still have
-//! that deadline. A pass reads every record still awaiting its final receipt (which deletes
-//! it), including those whose receipt never comes, until their deadline: a million live
-//! records took 0.25–0.5 s of a blocking thread per pass here (the router sweeps once a
-//! minute). A per-record deadline index, as earlier builds kept,
-//! cost every submit a third memtable insert on the committer (~a third of its work, which
-//! is ~a quarter of the router's CPU). An old store's index partition is dropped at open.
+//! **Expiry index.** Each correlation record has an index entry keyed by its deadline, so
+//! expiry is a range scan from the start of time to `now`. Deletes do not touch the index (a
+//! delete needs no read); the sweep drops index entries whose record is gone or was replaced
+//! with another deadline. Stale entries cost ~60 bytes for at most one retention period.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
@@ -65,8 +60,6 @@ pub const MARKER_FILE: &str = "SMPP-STORE";
 pub const LOCK_FILE: &str = "LOCK";
 const MARKER: &str = "smpp-store format 1, engine fjall 2\n";
 const ENGINE_DIR: &str = "fjall";
-/// The partition of the per-record deadline index that earlier builds wrote.
-const OLD_EXPIRY_INDEX: &str = "correlation_expiry";
 
 /// How to open an [`EmbeddedStore`].
 #[derive(Debug, Clone)]
@@ -147,6 +140,7 @@ struct Shared {
     path: PathBuf,
     keyspace: fjall::Keyspace,
     corr: PartitionHandle,
+    corr_exp: PartitionHandle,
     pending: PartitionHandle,
     meta: PartitionHandle,
     queues: Mutex<HashMap<String, QueueState>>,
@@ -155,9 +149,9 @@ struct Shared {
     /// Held by [`EmbeddedStore::hold_commits`]; the committer takes it before each group.
     hold: Mutex<()>,
     failed: Mutex<Option<String>>,
-    /// Where the expiry scan goes on from: the last key of its previous slice (`None`: from
-    /// the start).
-    expiry_cursor: Mutex<Option<fjall::Slice>>,
+    /// No expiry-index entry has a deadline below this (committer only): sweeps start here
+    /// instead of wading through the tombstones of earlier sweeps.
+    expiry_floor: AtomicU64,
     submitted: AtomicU64,
     commits: AtomicU64,
     ops: AtomicU64,
@@ -212,16 +206,16 @@ impl Merged {
 /// One caller's request, already encoded.
 enum Op {
     PutCorr {
-        items: Vec<(Vec<u8>, Vec<u8>)>,
+        items: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
         done: Done<()>,
     },
     DelCorr {
         keys: Vec<Vec<u8>>,
         done: Done<()>,
     },
-    /// Records the expiry scan found past their deadline: (key, the deadline it read).
     ExpireCorr {
-        found: Vec<(fjall::Slice, u64)>,
+        now_ms: u64,
+        limit: usize,
         done: Done<usize>,
     },
     Append {
@@ -317,11 +311,7 @@ impl EmbeddedStore {
                 .map_err(engine_err)
         };
         let corr = part("correlation")?;
-        // Format 1 stores written before expiry became a scan hold a deadline index: gone.
-        if keyspace.partition_exists(OLD_EXPIRY_INDEX) {
-            let old = part(OLD_EXPIRY_INDEX)?;
-            keyspace.delete_partition(old).map_err(engine_err)?;
-        }
+        let corr_exp = part("correlation_expiry")?;
         let pending = part("pending")?;
         let meta = part("queue_meta")?;
 
@@ -342,13 +332,14 @@ impl EmbeddedStore {
             path,
             keyspace,
             corr,
+            corr_exp,
             pending,
             meta,
             queues: Mutex::new(queues),
             recent: Mutex::new(Recent::new(options.recent_records)),
             hold: Mutex::new(()),
             failed: Mutex::new(None),
-            expiry_cursor: Mutex::new(None),
+            expiry_floor: AtomicU64::new(0),
             submitted: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             ops: AtomicU64::new(0),
@@ -619,7 +610,11 @@ impl Shared {
                     None => unreachable!("merge always replies to a mergeable write"),
                 }
             }
-            Op::ExpireCorr { found, done } => Reply::Count(done, self.expire_corr(found)),
+            Op::ExpireCorr {
+                now_ms,
+                limit,
+                done,
+            } => Reply::Count(done, self.expire_corr(now_ms, limit)),
             Op::Ack {
                 account,
                 prefix,
@@ -643,16 +638,22 @@ impl Shared {
     fn merge(&self, op: Op, merged: &mut Merged, replies: &mut Vec<Reply>) -> Option<Op> {
         match op {
             Op::PutCorr { items, done } => {
-                if merged.conflicts(items.iter().map(|(k, _)| k.as_slice())) {
+                if merged.conflicts(items.iter().map(|(k, _, _)| k.as_slice())) {
                     self.flush(merged, replies);
                 }
                 let mut batch = merged.batch.take().unwrap_or_else(|| self.keyspace.batch());
                 let mut recent = lock(&self.recent);
-                for (k, v) in items {
+                for (k, v, e) in items {
+                    // A deadline already behind the sweep (a short retention, a skewed clock)
+                    // pulls the sweep's starting point back to it.
+                    if let Some((ms, _)) = record::split_expiry_key(&e) {
+                        self.expiry_floor.fetch_min(ms, Ordering::Relaxed);
+                    }
                     merged.note(&k);
                     let (k, v) = (fjall::Slice::from(k), fjall::Slice::from(v));
                     recent.insert(k.clone(), v.clone());
                     batch.insert(&self.corr, k, v);
+                    batch.insert(&self.corr_exp, e, []);
                 }
                 merged.batch = Some(batch);
                 merged.members.push(replies.len());
@@ -766,49 +767,48 @@ impl Shared {
         }
     }
 
-    /// The next slice of the expiry scan: up to `limit` records whose deadline is at or
-    /// before `now_ms`, from where the last slice stopped; at the end of the records the next
-    /// slice starts over. Reads a snapshot, off the committer.
-    fn expired(&self, now_ms: u64, limit: usize) -> Result<Vec<(fjall::Slice, u64)>> {
-        use std::ops::Bound;
-        let from = lock(&self.expiry_cursor).take();
-        let range = match &from {
-            Some(k) => (Bound::Excluded(k.clone()), Bound::Unbounded),
-            None => (Bound::Unbounded, Bound::Unbounded),
-        };
-        let mut found = Vec::new();
-        for kv in self.corr.range::<fjall::Slice, _>(range) {
-            let (k, v) = kv.map_err(self.engine())?;
-            let deadline =
-                record::correlation_expires_ms(&v).map_err(self.corrupt("correlation record"))?;
-            if deadline <= now_ms {
-                found.push((k.clone(), deadline));
-                if found.len() >= limit {
-                    *lock(&self.expiry_cursor) = Some(k);
-                    break;
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// Drops the records the scan found, each only if it still has the deadline the scan read
-    /// (it may have been deleted or put again since).
-    fn expire_corr(&self, found: Vec<(fjall::Slice, u64)>) -> Result<usize> {
+    fn expire_corr(&self, now_ms: u64, limit: usize) -> Result<usize> {
+        let start = self.expiry_floor.load(Ordering::Relaxed).to_be_bytes();
+        let end = now_ms.saturating_add(1).to_be_bytes();
         let mut batch = self.keyspace.batch();
         let mut dropped = 0;
-        for (k, ms) in found {
-            if let Some(v) = self.corr.get(&k).map_err(self.engine())? {
+        let mut swept = 0;
+        let mut last_ms = None;
+        for kv in self
+            .corr_exp
+            .range(start.as_slice()..end.as_slice())
+            .take(limit)
+        {
+            swept += 1;
+            let (ek, _) = kv.map_err(self.engine())?;
+            let Some((ms, ck)) = record::split_expiry_key(&ek) else {
+                return Err(self.corrupt("correlation expiry index")(record::Decode(
+                    format!("key of {} bytes", ek.len()),
+                )));
+            };
+            if let Some(v) = self.corr.get(ck).map_err(self.engine())? {
                 let deadline = record::correlation_expires_ms(&v)
                     .map_err(self.corrupt("correlation record"))?;
                 if deadline == ms {
-                    lock(&self.recent).remove(&k);
-                    batch.remove(&self.corr, k);
+                    lock(&self.recent).remove(ck);
+                    batch.remove(&self.corr, ck);
                     dropped += 1;
                 }
             }
+            last_ms = Some(ms);
+            batch.remove(&self.corr_exp, ek);
         }
         batch.commit().map_err(self.engine())?;
+        // Everything before the last deadline swept is gone; if the sweep stopped short of its
+        // limit, everything up to `now` is.
+        let floor = if swept < limit {
+            Some(now_ms.saturating_add(1))
+        } else {
+            last_ms
+        };
+        if let Some(f) = floor {
+            self.expiry_floor.fetch_max(f, Ordering::Relaxed);
+        }
         Ok(dropped)
     }
 
@@ -971,7 +971,8 @@ impl Store for EmbeddedStore {
                 let k = record::correlation_key(&r.key)?;
                 let v = record::encode_correlation(r)?;
                 if records.len() == 1 || seen.insert(k.clone()) {
-                    items.push((k, v));
+                    let e = record::expiry_key(record::millis(r.expires_at), &k);
+                    items.push((k, v, e));
                 }
             }
             self.submit(|done| Op::PutCorr { items, done }).await
@@ -1005,16 +1006,12 @@ impl Store for EmbeddedStore {
     fn expire_correlations(&self, now: SystemTime, limit: usize) -> StoreFuture<'_, usize> {
         let now_ms = record::millis(now);
         Box::pin(async move {
-            // The scan reads every live record: on the blocking pool, not on a task's worker
-            // nor on the committer.
-            let shared = Arc::clone(&self.shared);
-            let found = tokio::task::spawn_blocking(move || shared.expired(now_ms, limit.max(1)))
-                .await
-                .map_err(|_| StoreError::Closed)??;
-            if found.is_empty() {
-                return Ok(0);
-            }
-            self.submit(|done| Op::ExpireCorr { found, done }).await
+            self.submit(|done| Op::ExpireCorr {
+                now_ms,
+                limit,
+                done,
+            })
+            .await
         })
     }
 

@@ -137,6 +137,19 @@ pub(crate) fn correlation_key(key: &CorrelationKey) -> Result<Vec<u8>> {
     prefixed_key("connector name", key.connector.as_bytes(), &key.carrier_id)
 }
 
+pub(crate) fn expiry_key(expires_ms: u64, corr_key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + corr_key.len());
+    k.extend_from_slice(&expires_ms.to_be_bytes());
+    k.extend_from_slice(corr_key);
+    k
+}
+
+/// Splits an expiry index key into its deadline and the correlation key it points at.
+pub(crate) fn split_expiry_key(k: &[u8]) -> Option<(u64, &[u8])> {
+    let (ms, rest) = k.split_first_chunk::<8>()?;
+    Some((u64::from_be_bytes(*ms), rest))
+}
+
 pub(crate) fn encode_correlation(c: &Correlation) -> Result<Vec<u8>> {
     let mut v = Vec::with_capacity(
         19 + 4 + c.message_id.len() + c.account.len() + c.source.len() + c.destination.len(),

@@ -50,8 +50,8 @@ pub trait Store: Send + Sync {
     /// error. Returns once the deletes are durable.
     fn delete_correlations<'a>(&'a self, keys: &'a [CorrelationKey]) -> StoreFuture<'a, ()>;
 
-    /// Drops records whose `expires_at` is at or before `now`, at most `limit` per call (call
-    /// again while it returns `limit`). Returns how many records it dropped.
+    /// Drops records whose `expires_at` is at or before `now`, at most `limit` index entries
+    /// per call (call again while it returns `limit`). Returns how many records it dropped.
     fn expire_correlations(&self, now: SystemTime, limit: usize) -> StoreFuture<'_, usize>;
 
     /// Appends to `account`'s queue, all or nothing: if the queue would exceed

@@ -326,45 +326,6 @@ async fn correlations_expire_at_their_own_deadline() {
     );
 }
 
-/// A store written by a build that kept a per-record deadline index opens, drops that index,
-/// and keeps its records and their expiry (now a scan of the records themselves).
-#[tokio::test]
-async fn an_old_deadline_index_is_dropped_and_records_still_expire() {
-    let dir = tempfile::tempdir().unwrap();
-    let soon = record("c", b"soon", 1, t(60));
-    let later = record("c", b"later", 2, t(7200));
-    {
-        let store = EmbeddedStore::open(dir.path(), create()).unwrap();
-        store
-            .put_correlations(&[soon.clone(), later.clone()])
-            .await
-            .unwrap();
-    }
-    {
-        let keyspace = fjall::Config::new(dir.path().join("fjall")).open().unwrap();
-        let index = keyspace
-            .open_partition("correlation_expiry", Default::default())
-            .unwrap();
-        index.insert(b"\0\0\0\0\0\0\0\x01index", []).unwrap();
-        keyspace.persist(fjall::PersistMode::SyncAll).unwrap();
-    }
-    {
-        let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
-        let keys = [soon.key.clone(), later.key.clone()];
-        assert_eq!(
-            store.get_correlations(&keys).await.unwrap(),
-            vec![Some(soon.clone()), Some(later.clone())]
-        );
-        assert_eq!(store.expire_correlations(t(60), 100).await.unwrap(), 1);
-        assert_eq!(
-            store.get_correlations(&keys).await.unwrap(),
-            vec![None, Some(later)]
-        );
-    }
-    let keyspace = fjall::Config::new(dir.path().join("fjall")).open().unwrap();
-    assert!(!keyspace.partition_exists("correlation_expiry"));
-}
-
 #[tokio::test]
 async fn correlation_expiry_works_in_limited_slices() {
     let dir = tempfile::tempdir().unwrap();
