@@ -316,8 +316,6 @@ impl<B: Storage> Reader<B> {
 /// past `s`), but a NUL found there is not returned.
 #[inline(always)]
 fn find_nul(s: &[u8], limit: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // Empty strings (service_type, the two times) are the most common of all.
     if limit > 0 && *s.first()? == 0 {
         return Some(0);
@@ -328,10 +326,9 @@ fn find_nul(s: &[u8], limit: usize) -> Option<usize> {
             let end = s.len().min(limit);
             return s.get(at..end)?.iter().position(|&b| b == 0).map(|n| at + n);
         };
-        let v = u64::from_le_bytes(*word);
-        // Sets the high bit of the first zero octet (and possibly of later ones, never of an
-        // earlier one): the lowest set bit marks the first NUL.
-        let zeros = v.wrapping_sub(ONES) & !v & HIGHS;
+        // The high bit of the first zero octet is set (and possibly of later ones, never of
+        // an earlier one): the lowest set bit marks the first NUL.
+        let zeros = zero_octets(u64::from_le_bytes(*word));
         if zeros != 0 {
             let n = at + (zeros.trailing_zeros() / 8) as usize;
             return (n < limit).then_some(n);
@@ -446,7 +443,8 @@ impl<'a> SliceWriter<'a> {
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
 const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
-/// Non-zero exactly when some octet of `v` is zero.
+/// Non-zero exactly when some octet of `v` is zero; its lowest set bit is the high bit of the
+/// first zero octet (little-endian).
 #[inline(always)]
 const fn zero_octets(v: u64) -> u64 {
     v.wrapping_sub(ONES) & !v & HIGHS
@@ -477,35 +475,38 @@ fn copy_cstr(dst: &mut [u8], src: &[u8]) -> bool {
             dst[n - 1] = c;
             (a == 0) | (b == 0) | (c == 0)
         }
-        4..=7 => {
-            let (Some(&a), Some(&b)) = (src.first_chunk::<4>(), src.last_chunk::<4>()) else {
-                return src.contains(&0);
-            };
-            if let Some(d) = dst.first_chunk_mut::<4>() {
-                *d = a;
+        4..=7 => match copy_ends::<4>(dst, src) {
+            Some((a, b)) => {
+                (zero_octets32(u32::from_le_bytes(a)) | zero_octets32(u32::from_le_bytes(b))) != 0
             }
-            if let Some(d) = dst.last_chunk_mut::<4>() {
-                *d = b;
+            None => src.contains(&0),
+        },
+        8..=16 => match copy_ends::<8>(dst, src) {
+            Some((a, b)) => {
+                (zero_octets(u64::from_le_bytes(a)) | zero_octets(u64::from_le_bytes(b))) != 0
             }
-            (zero_octets32(u32::from_le_bytes(a)) | zero_octets32(u32::from_le_bytes(b))) != 0
-        }
-        8..=16 => {
-            let (Some(&a), Some(&b)) = (src.first_chunk::<8>(), src.last_chunk::<8>()) else {
-                return src.contains(&0);
-            };
-            if let Some(d) = dst.first_chunk_mut::<8>() {
-                *d = a;
-            }
-            if let Some(d) = dst.last_chunk_mut::<8>() {
-                *d = b;
-            }
-            (zero_octets(u64::from_le_bytes(a)) | zero_octets(u64::from_le_bytes(b))) != 0
-        }
+            None => src.contains(&0),
+        },
         _ => {
             dst.copy_from_slice(src);
             has_nul(src)
         }
     }
+}
+
+/// Copies the first and the last `N` octets of `src` to the same places in `dst` (of the same
+/// length) and returns them: all of `src` when it holds `N` to `2N` octets. `None` (nothing
+/// copied) when it is shorter than `N`.
+#[inline(always)]
+fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) -> Option<([u8; N], [u8; N])> {
+    let (&a, &b) = (src.first_chunk::<N>()?, src.last_chunk::<N>()?);
+    if let Some(d) = dst.first_chunk_mut::<N>() {
+        *d = a;
+    }
+    if let Some(d) = dst.last_chunk_mut::<N>() {
+        *d = b;
+    }
+    Some((a, b))
 }
 
 /// Whether `s` holds a NUL, eight octets at a time (the last word overlaps the one before).
