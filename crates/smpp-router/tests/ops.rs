@@ -17,7 +17,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod support;
-use support::{sim, DEMO_HASH};
+use support::{customer, daemon, sim, DEMO_HASH};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Write as _};
@@ -881,23 +881,7 @@ default_account = "demo"
         a = a.local_addr(),
         b = b.local_addr(),
     );
-    let path = dir.path().join("router.toml");
-    std::fs::write(&path, text).unwrap();
-    let daemon = Daemon::start(&path).await.unwrap();
-    let mut bound = false;
-    for _ in 0..500 {
-        if daemon
-            .router()
-            .connectors()
-            .iter()
-            .all(|c| c.status().iter().all(|s| s.bound))
-        {
-            bound = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(bound, "connectors did not bind");
+    let daemon = daemon(dir.path(), &text).await;
 
     let mut cfg = BenchConfig::new(&daemon.smpp_addr.to_string(), "demo", "demo");
     cfg.sessions = 2;
@@ -909,11 +893,6 @@ default_account = "demo"
     assert!(report.ok > 0, "{report:#?}");
 
     // An account over its TPS limit, a destination no route takes.
-    let customer = |id: &str| {
-        let mut c = EsmeConfig::new(daemon.smpp_addr.to_string(), id, "demo");
-        c.kind = BindKind::Transmitter;
-        Esme::start(c, Arc::new(NoObserver)).0
-    };
     let submit = |dest: &str| {
         Body::SubmitSm(SubmitSm {
             source: Address::new(Ton(1), Npi(1), Bytes::from_static(b"SHOP")),
@@ -922,7 +901,7 @@ default_account = "demo"
             ..Default::default()
         })
     };
-    let shop = customer("shop");
+    let (shop, _) = customer(&daemon, "shop", BindKind::Transmitter);
     shop.wait_bound(Duration::from_secs(5)).await.unwrap();
     for i in 0..8 {
         let _ = shop.send(submit(&format!("155500000{i}"))).await;
