@@ -30,10 +30,19 @@
 //! group, and every later writer, gets [`StoreError::Commit`]. Nothing is retried: the router
 //! must not ack what may not be on disk, and a restart recovers from the journal.
 //!
-//! **Expiry index.** Each correlation record has an index entry keyed by its deadline, so
-//! expiry is a range scan from the start of time to `now`. Deletes do not touch the index (a
-//! delete needs no read); the sweep drops index entries whose record is gone or was replaced
-//! with another deadline. Stale entries cost ~60 bytes for at most one retention period.
+//! **Expiry index.** A correlation record that outlives its stay in the recent-records map
+//! has an index entry keyed by its deadline, so expiry is a range scan from the start of time
+//! to `now`, plus a look through the map. Entries are written only as records leave the map
+//! alive ([`Recent`] says why): most records are deleted by their receipt before that, and
+//! never cost an index entry. Deletes do not touch the index (a delete needs no read); the
+//! sweep drops index entries whose record is gone or was replaced with another deadline.
+//! Stale entries cost ~60 bytes for at most one retention period.
+//!
+//! **Clean close and recovery.** Closing writes the index entries of the records still in the
+//! map, then marks the index complete (a key in the `store_state` partition); opening removes
+//! the mark. So an open that finds no mark follows a crash (or a store written before this
+//! scheme), and rebuilds the index from the records themselves, once, before it serves: a walk
+//! of every live record, in time proportional to their number.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
@@ -60,6 +69,8 @@ pub const MARKER_FILE: &str = "SMPP-STORE";
 pub const LOCK_FILE: &str = "LOCK";
 const MARKER: &str = "smpp-store format 1, engine fjall 2\n";
 const ENGINE_DIR: &str = "fjall";
+/// In the `store_state` partition while the store is closed cleanly (see the module docs).
+const INDEX_COMPLETE: &[u8] = b"correlation_index_complete";
 
 /// How to open an [`EmbeddedStore`].
 #[derive(Debug, Clone)]
@@ -119,6 +130,17 @@ pub struct CommitStats {
     pub sync_time: Duration,
 }
 
+/// What the engine holds now, for gauges: where the store's memory and disk go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Bytes in memtables, active and sealed (not yet flushed), as the engine counts them.
+    pub write_buffer_bytes: u64,
+    /// Journal files on disk (sealed ones wait for their memtables to be flushed).
+    pub journal_files: u64,
+    /// Bytes on disk: journals and table files.
+    pub disk_bytes: u64,
+}
+
 /// The single-node store: one directory, one committer thread. See the module docs.
 pub struct EmbeddedStore {
     shared: Arc<Shared>,
@@ -143,6 +165,7 @@ struct Shared {
     corr_exp: PartitionHandle,
     pending: PartitionHandle,
     meta: PartitionHandle,
+    state: PartitionHandle,
     queues: Mutex<HashMap<String, QueueState>>,
     /// Correlation records written lately (see [`Recent`]); only the committer writes it.
     recent: Mutex<Recent>,
@@ -205,8 +228,9 @@ impl Merged {
 
 /// One caller's request, already encoded.
 enum Op {
+    /// (key, value, deadline in ms) of each record.
     PutCorr {
-        items: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+        items: Vec<(Vec<u8>, Vec<u8>, u64)>,
         done: Done<()>,
     },
     DelCorr {
@@ -314,6 +338,21 @@ impl EmbeddedStore {
         let corr_exp = part("correlation_expiry")?;
         let pending = part("pending")?;
         let meta = part("queue_meta")?;
+        let state = part("store_state")?;
+        if state.contains_key(INDEX_COMPLETE).map_err(engine_err)? {
+            // From here until the next clean close, the index may lack deferred entries.
+            state.remove(INDEX_COMPLETE).map_err(engine_err)?;
+            keyspace.persist(PersistMode::SyncAll).map_err(engine_err)?;
+        } else {
+            rebuild_index(&keyspace, &corr, &corr_exp).map_err(|e| match e {
+                Rebuild::Engine(e) => engine_err(e),
+                Rebuild::Corrupt(e) => StoreError::Corrupt {
+                    path: path.clone(),
+                    what: "correlation record",
+                    detail: e.0,
+                },
+            })?;
+        }
 
         let mut queues = HashMap::new();
         for kv in meta.iter() {
@@ -335,6 +374,7 @@ impl EmbeddedStore {
             corr_exp,
             pending,
             meta,
+            state,
             queues: Mutex::new(queues),
             recent: Mutex::new(Recent::new(options.recent_records)),
             hold: Mutex::new(()),
@@ -383,6 +423,17 @@ impl EmbeddedStore {
             largest_group: s.largest_group.load(Ordering::Relaxed),
             apply_time: Duration::from_nanos(s.apply_nanos.load(Ordering::Relaxed)),
             sync_time: Duration::from_nanos(s.sync_nanos.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// The engine's memory and disk use now (an atomic read and a walk of the partitions'
+    /// table lists under their read locks: meant for a scrape, not for every operation).
+    pub fn engine_stats(&self) -> EngineStats {
+        let k = &self.shared.keyspace;
+        EngineStats {
+            write_buffer_bytes: k.write_buffer_size(),
+            journal_files: k.journal_count() as u64,
+            disk_bytes: k.disk_space(),
         }
     }
 
@@ -517,6 +568,46 @@ fn committer(shared: &Shared, rx: &mpsc::Receiver<Op>, max_group: usize) {
         drop(held);
         shared.commit_group(&mut group);
     }
+    shared.close_clean();
+}
+
+enum Rebuild {
+    Engine(fjall::Error),
+    Corrupt(record::Decode),
+}
+
+/// Writes an index entry for every correlation record (after a crash lost the deferred ones;
+/// entries that exist already are written again, harmlessly), in batches, then persists.
+fn rebuild_index(
+    keyspace: &fjall::Keyspace,
+    corr: &PartitionHandle,
+    corr_exp: &PartitionHandle,
+) -> std::result::Result<(), Rebuild> {
+    const BATCH: usize = 10_000;
+    let mut batch = keyspace.batch();
+    let mut n = 0;
+    for kv in corr.iter() {
+        let (k, v) = kv.map_err(Rebuild::Engine)?;
+        let ms = record::correlation_expires_ms(&v).map_err(Rebuild::Corrupt)?;
+        batch.insert(corr_exp, record::expiry_key(ms, &k), []);
+        n += 1;
+        if n % BATCH == 0 {
+            std::mem::replace(&mut batch, keyspace.batch())
+                .commit()
+                .map_err(Rebuild::Engine)?;
+        }
+    }
+    batch.commit().map_err(Rebuild::Engine)?;
+    keyspace
+        .persist(PersistMode::SyncAll)
+        .map_err(Rebuild::Engine)?;
+    if n > 0 {
+        tracing::info!(
+            records = n,
+            "correlation expiry index rebuilt after an unclean close"
+        );
+    }
+    Ok(())
 }
 
 impl Shared {
@@ -532,6 +623,34 @@ impl Shared {
         move |e| StoreError::Engine {
             path: self.path.clone(),
             source: Box::new(e),
+        }
+    }
+
+    /// Adds `key`'s index entry for deadline `ms` to `batch`.
+    fn index_entry(&self, batch: &mut fjall::Batch, key: &[u8], ms: u64) {
+        // A deadline already behind the sweep (a short retention, a skewed clock) pulls the
+        // sweep's starting point back to it.
+        self.expiry_floor.fetch_min(ms, Ordering::Relaxed);
+        batch.insert(&self.corr_exp, record::expiry_key(ms, key), []);
+    }
+
+    /// At the committer's exit: writes the deferred index entries and marks the index
+    /// complete, unless a commit failed (then the next open rebuilds it).
+    fn close_clean(&self) {
+        if lock(&self.failed).is_some() {
+            return;
+        }
+        let mut batch = self.keyspace.batch();
+        for (k, ms) in lock(&self.recent).drain() {
+            self.index_entry(&mut batch, &k, ms);
+        }
+        batch.insert(&self.state, INDEX_COMPLETE, []);
+        let done = batch
+            .commit()
+            .and_then(|()| self.keyspace.persist(PersistMode::SyncAll));
+        if let Err(e) = done {
+            tracing::warn!(error = %e, path = %self.path.display(),
+                "store: closing cleanly failed; the next open rebuilds the expiry index");
         }
     }
 
@@ -643,17 +762,16 @@ impl Shared {
                 }
                 let mut batch = merged.batch.take().unwrap_or_else(|| self.keyspace.batch());
                 let mut recent = lock(&self.recent);
-                for (k, v, e) in items {
-                    // A deadline already behind the sweep (a short retention, a skewed clock)
-                    // pulls the sweep's starting point back to it.
-                    if let Some((ms, _)) = record::split_expiry_key(&e) {
-                        self.expiry_floor.fetch_min(ms, Ordering::Relaxed);
-                    }
+                for (k, v, ms) in items {
                     merged.note(&k);
                     let (k, v) = (fjall::Slice::from(k), fjall::Slice::from(v));
-                    recent.insert(k.clone(), v.clone());
+                    let kept = recent.insert(k.clone(), v.clone(), ms, |old, old_ms| {
+                        self.index_entry(&mut batch, &old, old_ms);
+                    });
+                    if !kept {
+                        self.index_entry(&mut batch, &k, ms);
+                    }
                     batch.insert(&self.corr, k, v);
-                    batch.insert(&self.corr_exp, e, []);
                 }
                 merged.batch = Some(batch);
                 merged.members.push(replies.len());
@@ -771,7 +889,13 @@ impl Shared {
         let start = self.expiry_floor.load(Ordering::Relaxed).to_be_bytes();
         let end = now_ms.saturating_add(1).to_be_bytes();
         let mut batch = self.keyspace.batch();
-        let mut dropped = 0;
+        // Records still in the recent map have no index entry: they expire from the map.
+        let kept_due = lock(&self.recent).take_due(now_ms, limit);
+        let mut dropped = kept_due.len();
+        for k in kept_due {
+            batch.remove(&self.corr, k);
+        }
+        let limit = limit - dropped;
         let mut swept = 0;
         let mut last_ms = None;
         for kv in self
@@ -905,7 +1029,10 @@ impl Shared {
         // lookup that reads from disk never holds up the committer.
         let hits: Vec<Option<fjall::Slice>> = {
             let recent = lock(&self.recent);
-            encoded.iter().map(|k| recent.get(k).cloned()).collect()
+            encoded
+                .iter()
+                .map(|k| recent.get(k).map(|kept| kept.value.clone()))
+                .collect()
         };
         for ((key, k), hit) in keys.iter().zip(&encoded).zip(hits) {
             let value = match hit {
@@ -971,8 +1098,7 @@ impl Store for EmbeddedStore {
                 let k = record::correlation_key(&r.key)?;
                 let v = record::encode_correlation(r)?;
                 if records.len() == 1 || seen.insert(k.clone()) {
-                    let e = record::expiry_key(record::millis(r.expires_at), &k);
-                    items.push((k, v, e));
+                    items.push((k, v, record::millis(r.expires_at)));
                 }
             }
             self.submit(|done| Op::PutCorr { items, done }).await
@@ -1088,5 +1214,68 @@ impl Store for EmbeddedStore {
             })
             .await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn record(id: &str) -> Correlation {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        Correlation {
+            key: CorrelationKey::new("c", id.as_bytes().to_vec()),
+            message_id: Bytes::from_static(b"n1"),
+            account: "acme".into(),
+            part: 1,
+            parts: 1,
+            submitted_at: at,
+            expires_at: at + Duration::from_secs(60),
+            source: Bytes::new(),
+            destination: Bytes::new(),
+        }
+    }
+
+    /// Index entries only for records that leave the map alive: none while kept, none ever
+    /// for one deleted while kept, one for each survivor at a clean close; and the mark of a
+    /// clean close is gone once the store is open again.
+    #[test]
+    fn only_records_that_outlive_the_map_get_an_index_entry() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            create_dir: true,
+            ..Options::default()
+        };
+        let store = EmbeddedStore::open(dir.path(), options.clone()).unwrap();
+        rt.block_on(async {
+            store
+                .put_correlations(&[record("a"), record("b")])
+                .await
+                .unwrap();
+            store.delete_correlations(&[record("a").key]).await.unwrap();
+        });
+        assert_eq!(store.shared.corr_exp.len().unwrap(), 0);
+        drop(store);
+        let store = EmbeddedStore::open(dir.path(), options).unwrap();
+        let index: Vec<_> = store
+            .shared
+            .corr_exp
+            .iter()
+            .map(|kv| kv.unwrap().0.to_vec())
+            .collect();
+        let b = record::correlation_key(&record("b").key).unwrap();
+        assert_eq!(
+            index,
+            vec![record::expiry_key(
+                record::millis(record("b").expires_at),
+                &b
+            )]
+        );
+        assert!(!store.shared.state.contains_key(INDEX_COMPLETE).unwrap());
     }
 }

@@ -20,7 +20,9 @@ mod recent;
 mod record;
 mod store;
 
-pub use embedded::{CommitHook, CommitStats, EmbeddedStore, Options, LOCK_FILE, MARKER_FILE};
+pub use embedded::{
+    CommitHook, CommitStats, EmbeddedStore, EngineStats, Options, LOCK_FILE, MARKER_FILE,
+};
 pub use error::{Result, StoreError};
 pub use record::{Correlation, CorrelationKey, PendingEntry, QueuePolicy};
 pub use store::{Store, StoreFuture};

@@ -1,7 +1,9 @@
 //! A write that returned is on disk, not in a userspace buffer: a child process writes through
 //! the store, then aborts (no destructor, no flush, no clean close); the parent reopens the
 //! directory and finds everything the child was told is durable. (The page cache survives a
-//! process abort, so this checks the write path up to the kernel, not the fsync itself.)
+//! process abort, so this checks the write path up to the kernel, not the fsync itself.) The
+//! records' expiry-index entries, deferred in memory when the child died, are rebuilt by the
+//! open: the records still expire at their deadline.
 
 #![allow(clippy::unwrap_used)]
 
@@ -101,5 +103,20 @@ fn acked_writes_survive_a_process_abort() {
             .collect();
         assert_eq!(left, vec![(1, Bytes::from_static(b"dlr-b"))]);
         assert_eq!(store.pending_len("acme").await.unwrap(), 1);
+
+        let deadline = record(0).expires_at;
+        let before = deadline - Duration::from_millis(1);
+        assert_eq!(store.expire_correlations(before, 1000).await.unwrap(), 0);
+        assert_eq!(
+            store.expire_correlations(deadline, 1000).await.unwrap(),
+            RECORDS as usize - 1,
+            "every record left expires at its deadline"
+        );
+        assert!(store
+            .get_correlations(&keys)
+            .await
+            .unwrap()
+            .iter()
+            .all(Option::is_none));
     });
 }

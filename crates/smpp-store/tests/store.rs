@@ -211,6 +211,59 @@ async fn records_survive_close_and_reopen() {
     }
 }
 
+/// Records kept in memory have no expiry-index entry yet: a clean close writes theirs, so they
+/// expire at their deadline after a reopen like the records pushed out of memory earlier (and
+/// one deleted while in memory stays deleted). None kept, two kept, the default.
+#[tokio::test]
+async fn records_kept_in_memory_still_expire_after_a_clean_close() {
+    for recent_records in [0, 2, Options::default().recent_records] {
+        let dir = tempfile::tempdir().unwrap();
+        let recs: Vec<_> = (0..5u32)
+            .map(|i| record("c", format!("id{i}").as_bytes(), i, t(10 + u64::from(i))))
+            .collect();
+        {
+            let options = Options {
+                recent_records,
+                ..create()
+            };
+            let store = EmbeddedStore::open(dir.path(), options).unwrap();
+            for r in &recs {
+                store
+                    .put_correlations(std::slice::from_ref(r))
+                    .await
+                    .unwrap();
+            }
+            store
+                .delete_correlations(&[recs[4].key.clone()])
+                .await
+                .unwrap();
+        }
+        let options = Options {
+            recent_records,
+            ..Options::default()
+        };
+        let store = EmbeddedStore::open(dir.path(), options).unwrap();
+        let n = |now| store.expire_correlations(now, 100);
+        assert_eq!(n(t(9)).await.unwrap(), 0, "recent_records {recent_records}");
+        assert_eq!(
+            n(t(12)).await.unwrap(),
+            3,
+            "recent_records {recent_records}"
+        );
+        assert_eq!(
+            n(t(100)).await.unwrap(),
+            1,
+            "recent_records {recent_records}"
+        );
+        let keys: Vec<_> = recs.iter().map(|r| r.key.clone()).collect();
+        let got = store.get_correlations(&keys).await.unwrap();
+        assert!(
+            got.iter().all(Option::is_none),
+            "recent_records {recent_records}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_share_one_fsync() {
     let dir = tempfile::tempdir().unwrap();
