@@ -10,7 +10,9 @@ On the SIGINT that run.sh sends at the end of the leg it appends one line to MEA
     end CPU_TICKS VMHWM_KB VMRSS_KB DATA_KB
 (CPU is utime + stime in 1/100 s). With SAMPLE_EVERY it also appends
     sample SECONDS CPU_TICKS VMRSS_KB DATA_KB
-while the router runs (memory over a long run). With PERF_OUT, `perf record -g` samples the
+while the router runs (memory over a long run), followed by the store's gauges from the
+router's /metrics when it answers (smpp_store_write_buffer_bytes, smpp_store_journal_files):
+    sample SECONDS CPU_TICKS VMRSS_KB DATA_KB WRITE_BUFFER_BYTES JOURNAL_FILES With PERF_OUT, `perf record -g` samples the
 router until the end, with
 PERF_ARGS (default -g; e.g. "--call-graph dwarf -F 499" for callers of inlined code).
 
@@ -23,17 +25,42 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 
-def data_dir(args):
+def config_value(args, section, key):
+    """A string value from the config file run.sh wrote (one `key = "value"` per line)."""
     try:
         config = args[args.index("--config") + 1]
+        current = None
         for line in open(config):
-            if line.startswith("data_dir"):
+            line = line.strip()
+            if line.startswith("["):
+                current = line.strip("[]")
+            elif current == section and line.split("=", 1)[0].strip() == key:
                 return line.split("=", 1)[1].strip().strip('"')
     except (ValueError, IndexError, OSError):
         pass
     return None
+
+
+def store_gauges(metrics_addr):
+    """The store's write buffer and journal count from /metrics, or '' when unanswered."""
+    if not metrics_addr:
+        return ""
+    try:
+        with urllib.request.urlopen(f"http://{metrics_addr}/metrics", timeout=2) as r:
+            text = r.read().decode()
+    except OSError:
+        return ""
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        values[name] = value
+    return " %s %s" % (
+        values.get("smpp_store_write_buffer_bytes", "?"),
+        values.get("smpp_store_journal_files", "?"),
+    )
 
 
 def du_kb(path):
@@ -65,7 +92,8 @@ def main():
     real = os.environ["ROUTER_REAL"]
     out = os.environ["MEASURE_OUT"]
     args = sys.argv[1:]
-    ddir = data_dir(args)
+    ddir = config_value(args, "node", "data_dir")
+    metrics_addr = config_value(args, "metrics", "listen")
     child = subprocess.Popen([real] + args)
     perf = None
     if os.environ.get("PERF_OUT"):
@@ -84,7 +112,10 @@ def main():
             if r is None:
                 return
             with open(out, "a") as f:
-                f.write(f"sample {time.monotonic() - start:.0f} {r[0]} {r[2]} {r[3]}\n")
+                f.write(
+                    f"sample {time.monotonic() - start:.0f} {r[0]} {r[2]} {r[3]}"
+                    f"{store_gauges(metrics_addr)}\n"
+                )
 
     if os.environ.get("SAMPLE_EVERY"):
         threading.Thread(

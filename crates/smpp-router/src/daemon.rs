@@ -84,6 +84,7 @@ impl Daemon {
         )
         .map_err(|e| Error::Start(format!("store at {}: {e}", dir.display())))?;
         let store = Arc::new(store);
+        metrics.watch_store(&store);
 
         let mut sims = Vec::new();
         for c in config.connectors.iter().filter(|c| c.simulate) {

@@ -29,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use prometheus_client::encoding::{
@@ -42,6 +42,7 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Registry, Unit};
 use smpp_pdu::{CommandId, CommandStatus, MessageState};
 use smpp_session::CloseReason;
+use smpp_store::EmbeddedStore;
 use smpp_tokio::Observer;
 
 use crate::mo::Reason;
@@ -463,6 +464,11 @@ pub struct Metrics {
     unknown_receipts: Family<ConnectorLabels, Counter>,
     pending: Family<AccountLabels, Gauge>,
     store_commit: Histogram,
+    store_write_buffer: Gauge,
+    store_journals: Gauge,
+    store_disk: Gauge,
+    /// Where the three gauges above are read from when the metrics are encoded.
+    store: OnceLock<Weak<EmbeddedStore>>,
     mo: Family<ReasonLabels, Counter>,
     failed_binds: Family<ReasonLabels, Counter>,
     no_route: Family<AccountLabels, Counter>,
@@ -520,6 +526,10 @@ impl Metrics {
             unknown_receipts: Family::default(),
             pending: Family::default(),
             store_commit: Histogram::new(&COMMIT_BUCKETS),
+            store_write_buffer: Gauge::default(),
+            store_journals: Gauge::default(),
+            store_disk: Gauge::default(),
+            store: OnceLock::new(),
             mo: Family::default(),
             failed_binds: Family::default(),
             no_route: Family::default(),
@@ -637,6 +647,23 @@ impl Metrics {
             "Time of one group commit of the store (a batch and its fsync)",
             Unit::Seconds,
             m.store_commit.clone(),
+        );
+        r.register_with_unit(
+            "store_write_buffer",
+            "The store's memtables, active and not yet flushed, as its engine counts them (read when scraped)",
+            Unit::Bytes,
+            m.store_write_buffer.clone(),
+        );
+        r.register(
+            "store_journal_files",
+            "The store's journal files on disk; sealed ones wait for their memtables to be flushed (read when scraped)",
+            m.store_journals.clone(),
+        );
+        r.register_with_unit(
+            "store_disk",
+            "The store's journals and tables on disk (read when scraped)",
+            Unit::Bytes,
+            m.store_disk.clone(),
         );
         r.register(
             "mo",
@@ -910,6 +937,23 @@ impl Metrics {
         self.store_commit.observe(d.as_secs_f64());
     }
 
+    /// Reads the `smpp_store_*` gauges from `store` each time the metrics are encoded, for as
+    /// long as it is open (the first call wins; a daemon has one store).
+    pub fn watch_store(&self, store: &Arc<EmbeddedStore>) {
+        let _ = self.store.set(Arc::downgrade(store));
+    }
+
+    fn read_store(&self) {
+        let Some(store) = self.store.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let s = store.engine_stats();
+        let set = |g: &Gauge, v: u64| g.set(i64::try_from(v).unwrap_or(i64::MAX));
+        set(&self.store_write_buffer, s.write_buffer_bytes);
+        set(&self.store_journals, s.journal_files);
+        set(&self.store_disk, s.disk_bytes);
+    }
+
     /// `smpp_mo_total{reason}`: an MO routed (or not) for `reason`.
     pub fn mo(&self, reason: Reason) {
         self.mo
@@ -1016,6 +1060,7 @@ impl Metrics {
 
     /// The OpenMetrics text format, as prometheus-client writes it (ends with `# EOF`).
     pub fn encode_openmetrics(&self) -> String {
+        self.read_store();
         let mut s = String::with_capacity(16 * 1024);
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut s, &self.registry);

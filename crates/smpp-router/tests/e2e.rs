@@ -547,6 +547,22 @@ async fn metrics_and_admin_show_what_happened() {
     ] {
         assert!(text.contains(sample), "{sample} missing from\n{text}");
     }
+    // The store's gauges are read from the engine at the scrape: ten records and their
+    // receipts have been written, so the journal and the memtables hold something.
+    for gauge in [
+        "smpp_store_write_buffer_bytes",
+        "smpp_store_journal_files",
+        "smpp_store_disk_bytes",
+    ] {
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(gauge)?.strip_prefix(' '))
+            .and_then(|v| v.parse::<f64>().ok());
+        assert!(
+            value.is_some_and(|v| v > 0.0),
+            "{gauge}: {value:?} in\n{text}"
+        );
+    }
     assert_eq!(get(&d, "/readyz").await.0, 200);
     let (code, binds) = get(&d, "/v1/binds").await;
     assert_eq!(code, 200);
