@@ -344,14 +344,7 @@ impl EmbeddedStore {
             state.remove(INDEX_COMPLETE).map_err(engine_err)?;
             keyspace.persist(PersistMode::SyncAll).map_err(engine_err)?;
         } else {
-            rebuild_index(&keyspace, &corr, &corr_exp).map_err(|e| match e {
-                Rebuild::Engine(e) => engine_err(e),
-                Rebuild::Corrupt(e) => StoreError::Corrupt {
-                    path: path.clone(),
-                    what: "correlation record",
-                    detail: e.0,
-                },
-            })?;
+            rebuild_index(&path, &keyspace, &corr, &corr_exp)?;
         }
 
         let mut queues = HashMap::new();
@@ -571,36 +564,38 @@ fn committer(shared: &Shared, rx: &mpsc::Receiver<Op>, max_group: usize) {
     shared.close_clean();
 }
 
-enum Rebuild {
-    Engine(fjall::Error),
-    Corrupt(record::Decode),
-}
-
 /// Writes an index entry for every correlation record (after a crash lost the deferred ones;
 /// entries that exist already are written again, harmlessly), in batches, then persists.
 fn rebuild_index(
+    path: &Path,
     keyspace: &fjall::Keyspace,
     corr: &PartitionHandle,
     corr_exp: &PartitionHandle,
-) -> std::result::Result<(), Rebuild> {
+) -> Result<()> {
     const BATCH: usize = 10_000;
+    let engine = |e: fjall::Error| StoreError::Engine {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    };
     let mut batch = keyspace.batch();
     let mut n = 0;
     for kv in corr.iter() {
-        let (k, v) = kv.map_err(Rebuild::Engine)?;
-        let ms = record::correlation_expires_ms(&v).map_err(Rebuild::Corrupt)?;
+        let (k, v) = kv.map_err(engine)?;
+        let ms = record::correlation_expires_ms(&v).map_err(|e| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            what: "correlation record",
+            detail: e.0,
+        })?;
         batch.insert(corr_exp, record::expiry_key(ms, &k), []);
         n += 1;
         if n % BATCH == 0 {
             std::mem::replace(&mut batch, keyspace.batch())
                 .commit()
-                .map_err(Rebuild::Engine)?;
+                .map_err(engine)?;
         }
     }
-    batch.commit().map_err(Rebuild::Engine)?;
-    keyspace
-        .persist(PersistMode::SyncAll)
-        .map_err(Rebuild::Engine)?;
+    batch.commit().map_err(engine)?;
+    keyspace.persist(PersistMode::SyncAll).map_err(engine)?;
     if n > 0 {
         tracing::info!(
             records = n,
