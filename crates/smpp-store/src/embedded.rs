@@ -21,6 +21,12 @@
 //! state, which a batch updates only once it is written. A read on another task may see a write a few hundred microseconds before its fsync;
 //! that is harmless (nobody was told it was durable yet) and saves a second copy of the data.
 //!
+//! **Young correlation records** are not written to fjall at all: a put is appended to the
+//! correlation log ([`wal`](crate::wal)), fsynced with the group, and kept in the
+//! recent-records map ([`Recent`]); a receipt's delete removes it from the map and appends a
+//! delete. Only a record still alive when it leaves the map goes into fjall. The committer
+//! fsyncs the log, and fjall's journal only if the group wrote to fjall.
+//!
 //! **Reads** (lookups, peeks) run on the caller's task: a correlation lookup is answered from
 //! the map of recently written records ([`Recent`], one hash probe) almost always, else from
 //! the memtable or the block cache (receipts follow submits by seconds); a miss costs one
@@ -30,19 +36,16 @@
 //! group, and every later writer, gets [`StoreError::Commit`]. Nothing is retried: the router
 //! must not ack what may not be on disk, and a restart recovers from the journal.
 //!
-//! **Expiry index.** A correlation record that outlives its stay in the recent-records map
-//! has an index entry keyed by its deadline, so expiry is a range scan from the start of time
-//! to `now`, plus a look through the map. Entries are written only as records leave the map
-//! alive ([`Recent`] says why): most records are deleted by their receipt before that, and
-//! never cost an index entry. Deletes do not touch the index (a delete needs no read); the
-//! sweep drops index entries whose record is gone or was replaced with another deadline.
-//! Stale entries cost ~60 bytes for at most one retention period.
+//! **Expiry index.** A correlation record in fjall has an index entry keyed by its deadline,
+//! written in the same batch, so expiry is a range scan from the start of time to `now`, plus
+//! a look through the map (whose records have no entry). Deletes do not touch the index (a
+//! delete needs no read); the sweep drops index entries whose record is gone or was replaced
+//! with another deadline. Stale entries cost ~60 bytes for at most one retention period.
 //!
-//! **Clean close and recovery.** Closing writes the index entries of the records still in the
-//! map, then marks the index complete (a key in the `store_state` partition); opening removes
-//! the mark. So an open that finds no mark follows a crash (or a store written before this
-//! scheme), and rebuilds the index from the records themselves, once, before it serves: a walk
-//! of every live record, in time proportional to their number.
+//! **Clean close and recovery.** Closing moves the records still in the map into fjall, syncs
+//! and empties the log. Opening replays whatever log is left (after a crash) into fjall before
+//! it serves, in time proportional to the log's size: at most [`wal::MAX_SEGMENTS`] + 1
+//! segments.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
@@ -54,23 +57,24 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use fjall::{PartitionCreateOptions, PartitionHandle, PersistMode};
+use fjall::{PartitionCreateOptions, PartitionHandle, PersistMode, Slice};
 use tokio::sync::oneshot;
 
 use crate::error::{Result, StoreError};
-use crate::recent::Recent;
+use crate::recent::{Kept, Recent};
 use crate::record::{self, Correlation, CorrelationKey, PendingEntry, QueueMeta, QueuePolicy};
 use crate::store::{Store, StoreFuture};
+use crate::wal::{self, Wal};
 
 /// The file that marks a directory as a store of this format.
 pub const MARKER_FILE: &str = "SMPP-STORE";
 /// The file an open store holds an exclusive lock on (unix), so a second process — or a second
 /// open in this one — is refused instead of corrupting the first.
 pub const LOCK_FILE: &str = "LOCK";
-const MARKER: &str = "smpp-store format 1, engine fjall 2\n";
+// Format 1 kept every correlation record in fjall and had no log.
+const MARKER: &str = "smpp-store format 2, engine fjall 2\n";
 const ENGINE_DIR: &str = "fjall";
-/// In the `store_state` partition while the store is closed cleanly (see the module docs).
-const INDEX_COMPLETE: &[u8] = b"correlation_index_complete";
+const LOG_DIR: &str = "correlation-log";
 
 /// How to open an [`EmbeddedStore`].
 #[derive(Debug, Clone)]
@@ -86,6 +90,8 @@ pub struct Options {
     /// a receipt's lookup is one hash probe instead of a search of the memtable (0: none).
     /// About 150 bytes each.
     pub recent_records: usize,
+    /// The correlation log starts a new segment file at this size (see [`wal`](crate::wal)).
+    pub log_segment_bytes: u64,
     /// Called on the committer thread with each group commit's time (apply and fsync), for
     /// a latency histogram; keep it cheap.
     pub on_commit: Option<CommitHook>,
@@ -108,6 +114,7 @@ impl Default for Options {
             cache_bytes: 64 * 1024 * 1024,
             max_group: 4096,
             recent_records: 100_000,
+            log_segment_bytes: wal::SEGMENT_BYTES,
             on_commit: None,
         }
     }
@@ -165,10 +172,11 @@ struct Shared {
     corr_exp: PartitionHandle,
     pending: PartitionHandle,
     meta: PartitionHandle,
-    state: PartitionHandle,
     queues: Mutex<HashMap<String, QueueState>>,
     /// Correlation records written lately (see [`Recent`]); only the committer writes it.
     recent: Mutex<Recent>,
+    /// The correlation log; only the committer uses it (locked after `recent`).
+    wal: Mutex<Wal>,
     /// Held by [`EmbeddedStore::hold_commits`]; the committer takes it before each group.
     hold: Mutex<()>,
     failed: Mutex<Option<String>>,
@@ -338,14 +346,7 @@ impl EmbeddedStore {
         let corr_exp = part("correlation_expiry")?;
         let pending = part("pending")?;
         let meta = part("queue_meta")?;
-        let state = part("store_state")?;
-        if state.contains_key(INDEX_COMPLETE).map_err(engine_err)? {
-            // From here until the next clean close, the index may lack deferred entries.
-            state.remove(INDEX_COMPLETE).map_err(engine_err)?;
-            keyspace.persist(PersistMode::SyncAll).map_err(engine_err)?;
-        } else {
-            rebuild_index(&path, &keyspace, &corr, &corr_exp)?;
-        }
+        let wal = recover_log(&path, &options, &keyspace, &corr, &corr_exp)?;
 
         let mut queues = HashMap::new();
         for kv in meta.iter() {
@@ -367,9 +368,9 @@ impl EmbeddedStore {
             corr_exp,
             pending,
             meta,
-            state,
             queues: Mutex::new(queues),
             recent: Mutex::new(Recent::new(options.recent_records)),
+            wal: Mutex::new(wal),
             hold: Mutex::new(()),
             failed: Mutex::new(None),
             expiry_floor: AtomicU64::new(0),
@@ -564,31 +565,43 @@ fn committer(shared: &Shared, rx: &mpsc::Receiver<Op>, max_group: usize) {
     shared.close_clean();
 }
 
-/// Writes an index entry for every correlation record (after a crash lost the deferred ones;
-/// entries that exist already are written again, harmlessly), in batches, then persists.
-fn rebuild_index(
+/// Replays the correlation log left by the last run (none after a clean close) into fjall:
+/// each surviving record with its index entry, each deleted key removed. Then syncs, removes
+/// the old segments and starts an empty log.
+fn recover_log(
     path: &Path,
+    options: &Options,
     keyspace: &fjall::Keyspace,
     corr: &PartitionHandle,
     corr_exp: &PartitionHandle,
-) -> Result<()> {
+) -> Result<Wal> {
     const BATCH: usize = 10_000;
+    let dir = path.join(LOG_DIR);
     let engine = |e: fjall::Error| StoreError::Engine {
         path: path.to_path_buf(),
         source: Box::new(e),
     };
+    let mut replayed = Wal::replay(&dir)?;
+    let (mut live, mut gone) = (0usize, 0usize);
     let mut batch = keyspace.batch();
-    let mut n = 0;
-    for kv in corr.iter() {
-        let (k, v) = kv.map_err(engine)?;
-        let ms = record::correlation_expires_ms(&v).map_err(|e| StoreError::Corrupt {
-            path: path.to_path_buf(),
-            what: "correlation record",
-            detail: e.0,
-        })?;
-        batch.insert(corr_exp, record::expiry_key(ms, &k), []);
-        n += 1;
-        if n % BATCH == 0 {
+    for (n, k) in replayed.keys.iter().enumerate() {
+        match replayed.state.remove(k).flatten() {
+            Some(v) => {
+                let ms = record::correlation_expires_ms(&v).map_err(|e| StoreError::Corrupt {
+                    path: dir.clone(),
+                    what: "correlation record in the log",
+                    detail: e.0,
+                })?;
+                batch.insert(corr_exp, record::expiry_key(ms, k), []);
+                batch.insert(corr, k.as_slice(), v);
+                live += 1;
+            }
+            None => {
+                batch.remove(corr, k.as_slice());
+                gone += 1;
+            }
+        }
+        if (n + 1) % BATCH == 0 {
             std::mem::replace(&mut batch, keyspace.batch())
                 .commit()
                 .map_err(engine)?;
@@ -596,13 +609,21 @@ fn rebuild_index(
     }
     batch.commit().map_err(engine)?;
     keyspace.persist(PersistMode::SyncAll).map_err(engine)?;
-    if n > 0 {
+    for seg in &replayed.segments {
+        std::fs::remove_file(seg).map_err(|source| StoreError::Io {
+            path: seg.clone(),
+            source,
+        })?;
+    }
+    if live + gone > 0 {
         tracing::info!(
-            records = n,
-            "correlation expiry index rebuilt after an unclean close"
+            records = live,
+            deletes = gone,
+            segments = replayed.segments.len(),
+            "correlation log replayed after an unclean close"
         );
     }
-    Ok(())
+    Wal::create(&dir, replayed.next_id, options.log_segment_bytes.max(1))
 }
 
 impl Shared {
@@ -629,23 +650,80 @@ impl Shared {
         batch.insert(&self.corr_exp, record::expiry_key(ms, key), []);
     }
 
-    /// At the committer's exit: writes the deferred index entries and marks the index
-    /// complete, unless a commit failed (then the next open rebuilds it).
+    /// Writes a record that leaves the map alive (and its index entry) into `batch`, and tells
+    /// the log its segment no longer needs to keep it.
+    fn to_engine(&self, batch: &mut fjall::Batch, wal: &mut Wal, key: Slice, kept: Kept) {
+        self.index_entry(batch, &key, kept.expires_ms);
+        batch.insert(&self.corr, key, kept.value);
+        wal.release(kept.seg);
+    }
+
+    /// Removes a correlation record wherever it is: logs the delete, forgets it in the map,
+    /// and removes it from fjall unless it was only in the map. (A key put again after it
+    /// went to fjall is in both; `contains_key` tells, and is cheap while fjall holds few
+    /// records, which is when most deletes find theirs in the map.)
+    fn remove_corr(&self, batch: &mut fjall::Batch, recent: &mut Recent, wal: &mut Wal, k: &[u8]) {
+        let kept = recent.remove(k);
+        self.forget(batch, wal, k, kept);
+    }
+
+    /// The rest of [`Shared::remove_corr`], for a record already taken out of the map (`kept`)
+    /// or not found there.
+    fn forget(&self, batch: &mut fjall::Batch, wal: &mut Wal, k: &[u8], kept: Option<Kept>) {
+        wal.delete(k);
+        let in_engine = match kept {
+            Some(kept) => {
+                wal.release(kept.seg);
+                // A failed read cannot tell: remove it anyway.
+                self.corr.contains_key(k).unwrap_or(true)
+            }
+            None => true,
+        };
+        if in_engine {
+            batch.remove(&self.corr, k);
+        }
+    }
+
+    /// When the log holds too many segments, moves the records of the oldest that are still
+    /// in the map into fjall, so its segment can go once this group is durable. Returns
+    /// whether it wrote anything.
+    fn spill(&self) -> Result<bool> {
+        let mut recent = lock(&self.recent);
+        let mut wal = lock(&self.wal);
+        let Some(oldest) = wal.over(wal::MAX_SEGMENTS) else {
+            return Ok(false);
+        };
+        let mut batch = self.keyspace.batch();
+        recent.spill(oldest, |k, kept| {
+            self.to_engine(&mut batch, &mut wal, k, kept)
+        });
+        if batch.is_empty() {
+            return Ok(false);
+        }
+        batch.commit().map_err(self.engine())?;
+        Ok(true)
+    }
+
+    /// At the committer's exit: moves the records still in the map into fjall, syncs, and
+    /// empties the log, unless a commit failed (then the next open replays the log).
     fn close_clean(&self) {
         if lock(&self.failed).is_some() {
             return;
         }
+        let mut recent = lock(&self.recent);
+        let mut wal = lock(&self.wal);
         let mut batch = self.keyspace.batch();
-        for (k, ms) in lock(&self.recent).drain() {
-            self.index_entry(&mut batch, &k, ms);
+        for (k, kept) in recent.drain() {
+            self.to_engine(&mut batch, &mut wal, k, kept);
         }
-        batch.insert(&self.state, INDEX_COMPLETE, []);
         let done = batch
             .commit()
-            .and_then(|()| self.keyspace.persist(PersistMode::SyncAll));
+            .and_then(|()| self.keyspace.persist(PersistMode::SyncAll))
+            .map_err(|e| e.to_string())
+            .and_then(|()| wal.remove_all().map_err(|e| e.to_string()));
         if let Err(e) = done {
             tracing::warn!(error = %e, path = %self.path.display(),
-                "store: closing cleanly failed; the next open rebuilds the expiry index");
+                "store: closing cleanly failed; the next open replays the correlation log");
         }
     }
 
@@ -654,6 +732,8 @@ impl Shared {
         let failed = lock(&self.failed).clone();
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         let mut merged = Merged::default();
+        // Whether this group wrote to fjall: if not, its journal needs no fsync.
+        let mut engine_dirty = false;
         let started = Instant::now();
         for op in group.drain(..) {
             if let Some(msg) = &failed {
@@ -663,18 +743,26 @@ impl Shared {
             if let Some(op) = self.merge(op, &mut merged, &mut replies) {
                 // Everything else reads what the writes before it wrote.
                 self.flush(&mut merged, &mut replies);
+                // They write to fjall, or may.
+                engine_dirty = true;
                 replies.push(self.apply(op));
             }
         }
-        self.flush(&mut merged, &mut replies);
+        engine_dirty |= self.flush(&mut merged, &mut replies);
+        if failed.is_none() {
+            match self.spill() {
+                Ok(wrote) => engine_dirty |= wrote,
+                Err(e) => *lock(&self.failed) = Some(e.to_string()),
+            }
+        }
         let applied = Instant::now();
         add_nanos(&self.apply_nanos, applied - started);
-        let mut error = failed;
+        // A failed batch in this group poisoned the store: nothing of the group is synced.
+        let mut error = lock(&self.failed).clone();
         if error.is_none() && replies.iter().any(Reply::is_ok) {
-            let synced = self.keyspace.persist(PersistMode::SyncAll);
+            let synced = self.sync(engine_dirty);
             add_nanos(&self.sync_nanos, applied.elapsed());
-            if let Err(e) = synced {
-                let msg = e.to_string();
+            if let Err(msg) = synced {
                 *lock(&self.failed) = Some(msg.clone());
                 error = Some(msg);
             }
@@ -694,6 +782,20 @@ impl Shared {
         for r in replies {
             r.send(fail.as_ref().map(|f| f as &dyn Fn() -> StoreError));
         }
+    }
+
+    /// Makes the group durable: fjall's journal (if written) and the log; then removes the log
+    /// segments that nothing alive needs any more.
+    fn sync(&self, engine_dirty: bool) -> std::result::Result<(), String> {
+        if engine_dirty {
+            self.keyspace
+                .persist(PersistMode::SyncAll)
+                .map_err(|e| e.to_string())?;
+        }
+        let mut wal = lock(&self.wal);
+        wal.sync()
+            .and_then(|()| wal.drop_dead())
+            .map_err(|e| format!("correlation log: {e}"))
     }
 
     /// The answer for an operation after an earlier commit failed.
@@ -757,16 +859,26 @@ impl Shared {
                 }
                 let mut batch = merged.batch.take().unwrap_or_else(|| self.keyspace.batch());
                 let mut recent = lock(&self.recent);
+                let mut wal = lock(&self.wal);
                 for (k, v, ms) in items {
                     merged.note(&k);
-                    let (k, v) = (fjall::Slice::from(k), fjall::Slice::from(v));
-                    let kept = recent.insert(k.clone(), v.clone(), ms, |old, old_ms| {
-                        self.index_entry(&mut batch, &old, old_ms);
-                    });
-                    if !kept {
-                        self.index_entry(&mut batch, &k, ms);
+                    let (k, v) = (Slice::from(k), Slice::from(v));
+                    let seg = wal.put(&k, &v);
+                    let kept = Kept {
+                        value: v,
+                        expires_ms: ms,
+                        seg,
+                    };
+                    if !recent.keeps() {
+                        self.to_engine(&mut batch, &mut wal, k, kept);
+                        continue;
                     }
-                    batch.insert(&self.corr, k, v);
+                    let replaced = recent.insert(k, kept, |old, kept| {
+                        self.to_engine(&mut batch, &mut wal, old, kept);
+                    });
+                    if let Some(old) = replaced {
+                        wal.release(old.seg);
+                    }
                 }
                 merged.batch = Some(batch);
                 merged.members.push(replies.len());
@@ -779,10 +891,10 @@ impl Shared {
                 }
                 let mut batch = merged.batch.take().unwrap_or_else(|| self.keyspace.batch());
                 let mut recent = lock(&self.recent);
+                let mut wal = lock(&self.wal);
                 for k in keys {
                     merged.note(&k);
-                    recent.remove(&k);
-                    batch.remove(&self.corr, k);
+                    self.remove_corr(&mut batch, &mut recent, &mut wal, &k);
                 }
                 merged.batch = Some(batch);
                 merged.members.push(replies.len());
@@ -842,17 +954,22 @@ impl Shared {
         }
     }
 
-    /// Commits the merged writes; if that fails, each of their callers gets the error and the
-    /// queues keep the state they had (their seqs were not used).
-    fn flush(&self, merged: &mut Merged, replies: &mut [Reply]) {
+    /// Commits the merged writes (returns whether fjall got any); if that fails, each of their
+    /// callers gets the error, the queues keep the state they had (their seqs were not used),
+    /// and the store refuses everything after.
+    fn flush(&self, merged: &mut Merged, replies: &mut [Reply]) -> bool {
         merged.keys.clear();
         let members = std::mem::take(&mut merged.members);
         let metas = std::mem::take(&mut merged.metas);
         let Some(mut batch) = merged.batch.take() else {
-            return;
+            return false;
         };
         for (account, meta) in &metas {
             batch.insert(&self.meta, account.as_bytes(), record::encode_meta(*meta));
+        }
+        if batch.is_empty() {
+            // Only the log and the map were written.
+            return false;
         }
         match batch.commit() {
             Ok(()) => {
@@ -860,11 +977,11 @@ impl Shared {
                 for (account, meta) in metas {
                     queues.entry(account).or_default().meta = meta;
                 }
+                true
             }
             Err(e) => {
-                // The map may hold puts that were not written.
-                lock(&self.recent).clear();
                 let message = e.to_string();
+                *lock(&self.failed) = Some(message.clone());
                 let err = || StoreError::Commit {
                     path: self.path.clone(),
                     message: message.clone(),
@@ -876,6 +993,7 @@ impl Shared {
                         _ => {}
                     }
                 }
+                false
             }
         }
     }
@@ -887,8 +1005,11 @@ impl Shared {
         // Records still in the recent map have no index entry: they expire from the map.
         let kept_due = lock(&self.recent).take_due(now_ms, limit);
         let mut dropped = kept_due.len();
-        for k in kept_due {
-            batch.remove(&self.corr, k);
+        {
+            let mut wal = lock(&self.wal);
+            for (k, kept) in kept_due {
+                self.forget(&mut batch, &mut wal, &k, Some(kept));
+            }
         }
         let limit = limit - dropped;
         let mut swept = 0;
@@ -909,9 +1030,14 @@ impl Shared {
                 let deadline = record::correlation_expires_ms(&v)
                     .map_err(self.corrupt("correlation record"))?;
                 if deadline == ms {
-                    lock(&self.recent).remove(ck);
                     batch.remove(&self.corr, ck);
-                    dropped += 1;
+                    // If the key was put again since, the map holds the newer record, which
+                    // lives on: only this stale copy goes, unlogged (a logged delete would
+                    // take the newer one at a replay).
+                    if lock(&self.recent).get(ck).is_none() {
+                        lock(&self.wal).delete(ck);
+                        dropped += 1;
+                    }
                 }
             }
             last_ms = Some(ms);
@@ -1233,29 +1359,40 @@ mod tests {
         }
     }
 
-    /// Index entries only for records that leave the map alive: none while kept, none ever
-    /// for one deleted while kept, one for each survivor at a clean close; and the mark of a
-    /// clean close is gone once the store is open again.
-    #[test]
-    fn only_records_that_outlive_the_map_get_an_index_entry() {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    fn log_segments(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join(LOG_DIR)).unwrap().count()
+    }
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
             .build()
-            .unwrap();
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// A young record is only in the map and the log; one deleted there never reaches fjall;
+    /// a clean close moves the survivors into fjall, each with its index entry, and empties
+    /// the log.
+    #[test]
+    fn young_records_stay_out_of_fjall_until_a_clean_close() {
         let dir = tempfile::tempdir().unwrap();
         let options = Options {
             create_dir: true,
             ..Options::default()
         };
         let store = EmbeddedStore::open(dir.path(), options.clone()).unwrap();
-        rt.block_on(async {
+        block_on(async {
             store
                 .put_correlations(&[record("a"), record("b")])
                 .await
                 .unwrap();
             store.delete_correlations(&[record("a").key]).await.unwrap();
         });
+        assert_eq!(store.shared.corr.len().unwrap(), 0);
         assert_eq!(store.shared.corr_exp.len().unwrap(), 0);
+        assert_eq!(store.stats().commits, 2);
         drop(store);
+        assert_eq!(log_segments(dir.path()), 0, "a clean close empties the log");
         let store = EmbeddedStore::open(dir.path(), options).unwrap();
         let index: Vec<_> = store
             .shared
@@ -1271,6 +1408,68 @@ mod tests {
                 &b
             )]
         );
-        assert!(!store.shared.state.contains_key(INDEX_COMPLETE).unwrap());
+        assert_eq!(store.shared.corr.len().unwrap(), 1);
+        assert_eq!(log_segments(dir.path()), 1);
+    }
+
+    /// Records that never get their receipt cannot keep the log growing: past
+    /// `MAX_SEGMENTS`, the oldest segment's records move into fjall and the segment goes.
+    #[test]
+    fn the_log_spills_old_records_into_fjall_and_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(
+            dir.path(),
+            Options {
+                create_dir: true,
+                log_segment_bytes: 1024,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let ids: Vec<String> = (0..200).map(|i| format!("id-{i:04}")).collect();
+        block_on(async {
+            for id in &ids {
+                store.put_correlations(&[record(id)]).await.unwrap();
+                assert!(log_segments(dir.path()) <= wal::MAX_SEGMENTS + 1);
+            }
+        });
+        let in_fjall = store.shared.corr.len().unwrap();
+        assert!(in_fjall > 0 && in_fjall < ids.len(), "{in_fjall}");
+        assert_eq!(store.shared.corr_exp.len().unwrap(), in_fjall);
+        // Whichever holds it, every record is found.
+        let keys: Vec<_> = ids.iter().map(|id| record(id).key).collect();
+        let got = block_on(store.get_correlations(&keys)).unwrap();
+        assert!(got.iter().all(Option::is_some));
+    }
+
+    /// A delete of a key put again after its first record went to fjall removes both.
+    #[test]
+    fn a_delete_removes_the_older_record_in_fjall_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(
+            dir.path(),
+            Options {
+                create_dir: true,
+                recent_records: 1,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let again = Correlation {
+            message_id: Bytes::from_static(b"n2"),
+            ..record("a")
+        };
+        block_on(async {
+            store.put_correlations(&[record("a")]).await.unwrap();
+            store.put_correlations(&[record("b")]).await.unwrap(); // pushes "a" out
+            store.put_correlations(&[again.clone()]).await.unwrap(); // pushes "b" out
+            assert_eq!(store.shared.corr.len().unwrap(), 2);
+            let got = store.get_correlations(&[record("a").key]).await.unwrap();
+            assert_eq!(got, vec![Some(again)]);
+            store.delete_correlations(&[record("a").key]).await.unwrap();
+            let got = store.get_correlations(&[record("a").key]).await.unwrap();
+            assert_eq!(got, vec![None]);
+        });
+        assert_eq!(store.shared.corr.len().unwrap(), 1);
     }
 }

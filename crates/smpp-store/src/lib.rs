@@ -19,6 +19,7 @@ mod error;
 mod recent;
 mod record;
 mod store;
+mod wal;
 
 pub use embedded::{
     CommitHook, CommitStats, EmbeddedStore, EngineStats, Options, LOCK_FILE, MARKER_FILE,

@@ -2,8 +2,10 @@
 //! the store, then aborts (no destructor, no flush, no clean close); the parent reopens the
 //! directory and finds everything the child was told is durable. (The page cache survives a
 //! process abort, so this checks the write path up to the kernel, not the fsync itself.) The
-//! records' expiry-index entries, deferred in memory when the child died, are rebuilt by the
-//! open: the records still expire at their deadline.
+//! child keeps only the newest records in its map, so some records are in fjall and the
+//! youngest only in the correlation log when it dies: the open replays the log, and every
+//! record — whichever of the two held it, deleted or put again since — comes back as the child
+//! last left it, and still expires at its deadline.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +16,19 @@ use smpp_store::{Correlation, CorrelationKey, EmbeddedStore, Options, QueuePolic
 
 const CHILD_ENV: &str = "SMPP_STORE_CRASH_CHILD_DIR";
 const RECORDS: u32 = 300;
+/// The child's map keeps this many: the older records went to fjall before it died.
+const KEPT: usize = 100;
+/// Deleted by the child: one that had gone to fjall, one still only in the log.
+const DELETED: [u32; 2] = [0, RECORDS - 1];
+/// Put again by the child with another message id, after the first put went to fjall.
+const PUT_AGAIN: u32 = 5;
+
+fn put_again() -> Correlation {
+    Correlation {
+        message_id: Bytes::from_static(b"n1-again"),
+        ..record(PUT_AGAIN)
+    }
+}
 
 fn record(i: u32) -> Correlation {
     let t = UNIX_EPOCH + Duration::from_secs(1_790_000_000);
@@ -46,6 +61,7 @@ fn child(dir: &str) -> ! {
         dir,
         Options {
             create_dir: true,
+            recent_records: KEPT,
             ..Options::default()
         },
     )
@@ -55,7 +71,9 @@ fn child(dir: &str) -> ! {
             let recs: Vec<_> = chunk.iter().map(|i| record(*i)).collect();
             store.put_correlations(&recs).await.unwrap();
         }
-        store.delete_correlations(&[record(0).key]).await.unwrap();
+        store.put_correlations(&[put_again()]).await.unwrap();
+        let deleted: Vec<_> = DELETED.iter().map(|i| record(*i).key).collect();
+        store.delete_correlations(&deleted).await.unwrap();
         let payloads = [Bytes::from_static(b"dlr-a"), Bytes::from_static(b"dlr-b")];
         store
             .append_pending("acme", &payloads, UNIX_EPOCH, policy())
@@ -90,9 +108,16 @@ fn acked_writes_survive_a_process_abort() {
     rt.block_on(async {
         let keys: Vec<_> = (0..RECORDS).map(|i| record(i).key).collect();
         let got = store.get_correlations(&keys).await.unwrap();
-        assert_eq!(got[0], None, "the delete was acked too");
-        for (i, g) in got.iter().enumerate().skip(1) {
-            assert_eq!(g.as_ref(), Some(&record(i as u32)), "record {i}");
+        for (i, g) in got.iter().enumerate() {
+            let i = i as u32;
+            let want = if DELETED.contains(&i) {
+                None
+            } else if i == PUT_AGAIN {
+                Some(put_again())
+            } else {
+                Some(record(i))
+            };
+            assert_eq!(g.as_ref(), want.as_ref(), "record {i}");
         }
         let left: Vec<_> = store
             .peek_pending("acme", 10)
@@ -109,7 +134,7 @@ fn acked_writes_survive_a_process_abort() {
         assert_eq!(store.expire_correlations(before, 1000).await.unwrap(), 0);
         assert_eq!(
             store.expire_correlations(deadline, 1000).await.unwrap(),
-            RECORDS as usize - 1,
+            RECORDS as usize - DELETED.len(),
             "every record left expires at its deadline"
         );
         assert!(store
