@@ -12,8 +12,8 @@ On the SIGINT that run.sh sends at the end of the leg it appends one line to MEA
     sample SECONDS CPU_TICKS VMRSS_KB DATA_KB
 while the router runs (memory over a long run), followed by the store's gauges from the
 router's /metrics when it answers (smpp_store_write_buffer_bytes, smpp_store_journal_files):
-    sample SECONDS CPU_TICKS VMRSS_KB DATA_KB WRITE_BUFFER_BYTES JOURNAL_FILES With PERF_OUT, `perf record -g` samples the
-router until the end, with
+    sample SECONDS CPU_TICKS VMRSS_KB DATA_KB WRITE_BUFFER_BYTES JOURNAL_FILES
+With PERF_OUT, `perf record -g` samples the router until the end, with
 PERF_ARGS (default -g; e.g. "--call-graph dwarf -F 499" for callers of inlined code).
 
 Python, not bash: run.sh starts the router in the background, where a non-interactive shell
