@@ -1462,7 +1462,10 @@ mod tests {
         block_on(async {
             store.put_correlations(&[record("a")]).await.unwrap();
             store.put_correlations(&[record("b")]).await.unwrap(); // pushes "a" out
-            store.put_correlations(&[again.clone()]).await.unwrap(); // pushes "b" out
+            store
+                .put_correlations(std::slice::from_ref(&again))
+                .await
+                .unwrap(); // pushes "b" out
             assert_eq!(store.shared.corr.len().unwrap(), 2);
             let got = store.get_correlations(&[record("a").key]).await.unwrap();
             assert_eq!(got, vec![Some(again)]);

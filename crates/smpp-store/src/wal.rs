@@ -331,7 +331,8 @@ mod tests {
         let mut data = std::fs::read(&seg).unwrap();
         let whole = data.len();
         // Half a frame, as a crash in the middle of a write leaves it.
-        data.extend_from_slice(&data[..whole / 2].to_vec());
+        let half = data[..whole / 2].to_vec();
+        data.extend_from_slice(&half);
         std::fs::write(&seg, &data).unwrap();
         let r = Wal::replay(tmp.path()).unwrap();
         assert_eq!(r.keys, vec![b"a".to_vec()]);
