@@ -467,7 +467,9 @@ pub struct Metrics {
     store_write_buffer: Gauge,
     store_journals: Gauge,
     store_disk: Gauge,
-    /// Where the three gauges above are read from when the metrics are encoded.
+    store_log_segments: Gauge,
+    store_log: Gauge,
+    /// Where the five gauges above are read from when the metrics are encoded.
     store: OnceLock<Weak<EmbeddedStore>>,
     mo: Family<ReasonLabels, Counter>,
     failed_binds: Family<ReasonLabels, Counter>,
@@ -529,6 +531,8 @@ impl Metrics {
             store_write_buffer: Gauge::default(),
             store_journals: Gauge::default(),
             store_disk: Gauge::default(),
+            store_log_segments: Gauge::default(),
+            store_log: Gauge::default(),
             store: OnceLock::new(),
             mo: Family::default(),
             failed_binds: Family::default(),
@@ -664,6 +668,17 @@ impl Metrics {
             "The store's journals and tables on disk (read when scraped)",
             Unit::Bytes,
             m.store_disk.clone(),
+        );
+        r.register(
+            "store_log_segments",
+            "Segment files of the store's correlation log, where young records are durable (read when scraped)",
+            m.store_log_segments.clone(),
+        );
+        r.register_with_unit(
+            "store_log",
+            "Bytes in the store's correlation log (read when scraped)",
+            Unit::Bytes,
+            m.store_log.clone(),
         );
         r.register(
             "mo",
@@ -952,6 +967,8 @@ impl Metrics {
         set(&self.store_write_buffer, s.write_buffer_bytes);
         set(&self.store_journals, s.journal_files);
         set(&self.store_disk, s.disk_bytes);
+        set(&self.store_log_segments, s.log_segments);
+        set(&self.store_log, s.log_bytes);
     }
 
     /// `smpp_mo_total{reason}`: an MO routed (or not) for `reason`.

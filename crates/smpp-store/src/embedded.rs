@@ -146,6 +146,10 @@ pub struct EngineStats {
     pub journal_files: u64,
     /// Bytes on disk: journals and table files.
     pub disk_bytes: u64,
+    /// Segment files of the correlation log (see [`wal`](crate::wal)).
+    pub log_segments: u64,
+    /// Bytes in those segments.
+    pub log_bytes: u64,
 }
 
 /// The single-node store: one directory, one committer thread. See the module docs.
@@ -424,10 +428,13 @@ impl EmbeddedStore {
     /// table lists under their read locks: meant for a scrape, not for every operation).
     pub fn engine_stats(&self) -> EngineStats {
         let k = &self.shared.keyspace;
+        let (log_segments, log_bytes) = lock(&self.shared.wal).size();
         EngineStats {
             write_buffer_bytes: k.write_buffer_size(),
             journal_files: k.journal_count() as u64,
             disk_bytes: k.disk_space(),
+            log_segments,
+            log_bytes,
         }
     }
 

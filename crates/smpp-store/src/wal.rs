@@ -59,6 +59,8 @@ pub(crate) struct Wal {
     file: File,
     /// Bytes in the active segment, written or buffered.
     bytes: u64,
+    /// Bytes in the sealed segments, each with its id.
+    sealed: VecDeque<(SegmentId, u64)>,
     /// Frames appended since the last sync.
     buf: Vec<u8>,
     segment_bytes: u64,
@@ -150,6 +152,7 @@ impl Wal {
             segments: VecDeque::from([(id, 0)]),
             file,
             bytes: 0,
+            sealed: VecDeque::new(),
             buf: Vec::with_capacity(64 * 1024),
             segment_bytes,
         })
@@ -186,6 +189,12 @@ impl Wal {
             .flatten()
     }
 
+    /// Segments on disk, and their bytes (the active one's buffered frames included).
+    pub(crate) fn size(&self) -> (u64, u64) {
+        let sealed: u64 = self.sealed.iter().map(|s| s.1).sum();
+        (self.segments.len() as u64, sealed + self.bytes)
+    }
+
     /// Writes the buffered frames and fsyncs them; then, if the active segment is full, starts
     /// the next.
     pub(crate) fn sync(&mut self) -> std::io::Result<()> {
@@ -198,6 +207,7 @@ impl Wal {
             let next = self.segments.back().map_or(1, |s| s.0 + 1);
             self.file = new_segment(&self.dir, next).map_err(std::io::Error::other)?;
             self.segments.push_back((next, 0));
+            self.sealed.push_back((next - 1, self.bytes));
             self.bytes = 0;
         }
         Ok(())
@@ -210,6 +220,7 @@ impl Wal {
         while self.segments.len() > 1 && self.segments.front().is_some_and(|s| s.1 == 0) {
             if let Some((id, _)) = self.segments.pop_front() {
                 std::fs::remove_file(segment_path(&self.dir, id))?;
+                self.sealed.retain(|s| s.0 != id);
                 removed = true;
             }
         }
@@ -226,6 +237,8 @@ impl Wal {
         while let Some((id, _)) = self.segments.pop_front() {
             std::fs::remove_file(segment_path(&self.dir, id))?;
         }
+        self.sealed.clear();
+        self.bytes = 0;
         File::open(&self.dir)?.sync_all()
     }
 
