@@ -542,12 +542,13 @@ impl Router {
         let wants_receipt =
             sm.registered_delivery.wants_receipt() || account.receipts == ReceiptPolicy::Always;
         // A copy only when the router asks for a receipt the customer did not.
-        let adjusted =
-            (wants_receipt && !sm.registered_delivery.wants_receipt()).then(|| SubmitSm {
+        let adjusted = (wants_receipt && !sm.registered_delivery.wants_receipt()).then(|| {
+            Box::new(SubmitSm {
                 registered_delivery: smpp_pdu::RegisteredDelivery(1),
                 ..sm.clone()
-            });
-        let outgoing = adjusted.as_ref().unwrap_or(sm);
+            })
+        });
+        let outgoing = adjusted.as_deref().unwrap_or(sm);
         match self.gate.check(account, &route.rule.consent, sm) {
             Verdict::Send => {}
             Verdict::Refuse { status, reason } => {
@@ -555,31 +556,11 @@ impl Router {
                 return (status, None, None);
             }
             Verdict::Hold { until } => {
-                let id = self.ids.next();
-                let held = HeldMessage {
-                    account: account.system_id.clone(),
-                    message_id: id.0,
-                    wants_receipt,
-                    submitted_at: self.gate.clock().now(),
-                    submit: outgoing.clone(),
-                };
-                match self.held.hold(until, &held).await {
-                    Ok(()) => {
-                        self.metrics.held(&account.system_id);
-                        let mut buf = IdBuf::default();
-                        let rendered =
-                            Bytes::copy_from_slice(id.render(account.id_format, &mut buf));
-                        return (CommandStatus::OK, Some(rendered), None);
-                    }
-                    // Its window opened meanwhile: send it now.
-                    Err(HoldError::Due) => {}
-                    Err(HoldError::Store(smpp_store::StoreError::QueueFull { .. })) => {
-                        return (CommandStatus::MSGQFUL, None, None)
-                    }
-                    Err(e) => {
-                        tracing::error!(error = ?e, "message not held");
-                        return (CommandStatus::X_T_APPN, None, None);
-                    }
+                // Boxed: the rare path's state would otherwise make every submit's future
+                // larger (and each is moved, whole, when it starts).
+                let held = Box::pin(self.hold(account, outgoing, wants_receipt, until)).await;
+                if let Some(answer) = held {
+                    return answer;
                 }
             }
         }
@@ -588,6 +569,41 @@ impl Router {
             &tables, account, index, sm, outgoing, &route, None, deadline,
         )
         .await
+    }
+
+    /// Holds a marketing message for the recipient's daytime; the answer for the customer,
+    /// or `None` when its window opened meanwhile (send it now).
+    async fn hold(
+        &self,
+        account: &Account,
+        outgoing: &SubmitSm,
+        wants_receipt: bool,
+        until: SystemTime,
+    ) -> Option<Submitted> {
+        let id = self.ids.next();
+        let held = HeldMessage {
+            account: account.system_id.clone(),
+            message_id: id.0,
+            wants_receipt,
+            submitted_at: self.gate.clock().now(),
+            submit: outgoing.clone(),
+        };
+        match self.held.hold(until, &held).await {
+            Ok(()) => {
+                self.metrics.held(&account.system_id);
+                let mut buf = IdBuf::default();
+                let rendered = Bytes::copy_from_slice(id.render(account.id_format, &mut buf));
+                Some((CommandStatus::OK, Some(rendered), None))
+            }
+            Err(HoldError::Due) => None,
+            Err(HoldError::Store(smpp_store::StoreError::QueueFull { .. })) => {
+                Some((CommandStatus::MSGQFUL, None, None))
+            }
+            Err(e) => {
+                tracing::error!(error = ?e, "message not held");
+                Some((CommandStatus::X_T_APPN, None, None))
+            }
+        }
     }
 
     /// Sends `outgoing` (the customer's `sm`, adjusted) over the route's connectors in order

@@ -57,7 +57,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use fjall::{PartitionCreateOptions, PartitionHandle, PersistMode, Slice};
+use fjall::{PartitionCreateOptions, PartitionHandle, PersistMode};
 use tokio::sync::oneshot;
 
 use crate::error::{Result, StoreError};
@@ -659,9 +659,9 @@ impl Shared {
 
     /// Writes a record that leaves the map alive (and its index entry) into `batch`, and tells
     /// the log its segment no longer needs to keep it.
-    fn to_engine(&self, batch: &mut fjall::Batch, wal: &mut Wal, key: Slice, kept: Kept) {
+    fn to_engine(&self, batch: &mut fjall::Batch, wal: &mut Wal, key: Bytes, kept: Kept) {
         self.index_entry(batch, &key, kept.expires_ms);
-        batch.insert(&self.corr, key, kept.value);
+        batch.insert(&self.corr, &key[..], &kept.value[..]);
         wal.release(kept.seg);
     }
 
@@ -869,7 +869,7 @@ impl Shared {
                 let mut wal = lock(&self.wal);
                 for (k, v, ms) in items {
                     merged.note(&k);
-                    let (k, v) = (Slice::from(k), Slice::from(v));
+                    let (k, v) = (Bytes::from(k), Bytes::from(v));
                     let seg = wal.put(&k, &v);
                     let kept = Kept {
                         value: v,
@@ -1155,7 +1155,7 @@ impl Shared {
         }
         // Hits first, under the lock; the misses go to the engine after it is released, so a
         // lookup that reads from disk never holds up the committer.
-        let hits: Vec<Option<fjall::Slice>> = {
+        let hits: Vec<Option<Bytes>> = {
             let recent = lock(&self.recent);
             encoded
                 .iter()
@@ -1165,7 +1165,12 @@ impl Shared {
         for ((key, k), hit) in keys.iter().zip(&encoded).zip(hits) {
             let value = match hit {
                 Some(v) => Some(v),
-                None => self.corr.get(k).map_err(self.engine())?,
+                // One copy out of the engine's slice; the fields then share it.
+                None => self
+                    .corr
+                    .get(k)
+                    .map_err(self.engine())?
+                    .map(|v| Bytes::copy_from_slice(&v)),
             };
             found.push(match value {
                 None => None,

@@ -18,25 +18,25 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use fjall::Slice;
+use bytes::Bytes;
 
 use crate::wal::SegmentId;
 
 /// A record kept in the map: its encoded value, its deadline (ms since the epoch), and the log
 /// segment its put is in.
 pub(crate) struct Kept {
-    pub(crate) value: Slice,
+    pub(crate) value: Bytes,
     pub(crate) expires_ms: u64,
     pub(crate) seg: SegmentId,
 }
 
 /// Recently written correlation records, by encoded key (see the module docs).
 pub(crate) struct Recent {
-    map: HashMap<Slice, Kept>,
+    map: HashMap<Bytes, Kept>,
     /// Keys in the order they were put, oldest first, with the segment of that put. A key
     /// deleted or put again meanwhile may be here twice or no longer be in `map`; an entry
     /// whose segment is not the kept record's is skipped when it comes up.
-    order: VecDeque<(Slice, SegmentId)>,
+    order: VecDeque<(Bytes, SegmentId)>,
     cap: usize,
 }
 
@@ -59,9 +59,9 @@ impl Recent {
     /// out to make room is given to `pushed_out`: it must go to the engine now.
     pub(crate) fn insert(
         &mut self,
-        key: Slice,
+        key: Bytes,
         kept: Kept,
-        mut pushed_out: impl FnMut(Slice, Kept),
+        mut pushed_out: impl FnMut(Bytes, Kept),
     ) -> Option<Kept> {
         while self.order.len() >= self.cap.max(1) {
             let Some((old, seg)) = self.order.pop_front() else {
@@ -74,7 +74,7 @@ impl Recent {
     }
 
     /// Hands every record whose put is in segment `seg` or an older one to `pushed_out`.
-    pub(crate) fn spill(&mut self, seg: SegmentId, mut pushed_out: impl FnMut(Slice, Kept)) {
+    pub(crate) fn spill(&mut self, seg: SegmentId, mut pushed_out: impl FnMut(Bytes, Kept)) {
         while self.order.front().is_some_and(|(_, s)| *s <= seg) {
             if let Some((old, s)) = self.order.pop_front() {
                 self.take_if_current(&old, s, &mut pushed_out);
@@ -82,7 +82,7 @@ impl Recent {
         }
     }
 
-    fn take_if_current(&mut self, key: &[u8], seg: SegmentId, out: &mut impl FnMut(Slice, Kept)) {
+    fn take_if_current(&mut self, key: &[u8], seg: SegmentId, out: &mut impl FnMut(Bytes, Kept)) {
         if self.map.get(key).is_some_and(|k| k.seg == seg) {
             if let Some((k, kept)) = self.map.remove_entry(key) {
                 out(k, kept);
@@ -100,8 +100,8 @@ impl Recent {
     }
 
     /// Removes and returns up to `limit` records whose deadline is at or before `now_ms`.
-    pub(crate) fn take_due(&mut self, now_ms: u64, limit: usize) -> Vec<(Slice, Kept)> {
-        let due: Vec<Slice> = self
+    pub(crate) fn take_due(&mut self, now_ms: u64, limit: usize) -> Vec<(Bytes, Kept)> {
+        let due: Vec<Bytes> = self
             .map
             .iter()
             .filter(|(_, kept)| kept.expires_ms <= now_ms)
@@ -114,7 +114,7 @@ impl Recent {
     }
 
     /// Removes every record (for a clean close: they go to the engine then).
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = (Slice, Kept)> + '_ {
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = (Bytes, Kept)> + '_ {
         self.order.clear();
         self.map.drain()
     }
@@ -129,8 +129,8 @@ impl Recent {
 mod tests {
     use super::*;
 
-    fn s(v: &str) -> Slice {
-        Slice::from(v.as_bytes())
+    fn s(v: &str) -> Bytes {
+        Bytes::copy_from_slice(v.as_bytes())
     }
 
     fn kept(v: &str, expires_ms: u64, seg: SegmentId) -> Kept {
@@ -145,7 +145,7 @@ mod tests {
         r.get(k.as_bytes()).map(|kept| kept.value.to_vec())
     }
 
-    fn none(_: Slice, _: Kept) {
+    fn none(_: Bytes, _: Kept) {
         unreachable!("nothing is pushed out here")
     }
 

@@ -228,9 +228,10 @@ pub(crate) fn correlation_expires_ms(value: &[u8]) -> Result<u64, Decode> {
     r.u64("expires_at")
 }
 
+/// Decodes a stored value; the message id and addresses share `value` (no copies).
 pub(crate) fn decode_correlation(
     key: &CorrelationKey,
-    value: &[u8],
+    value: &Bytes,
 ) -> Result<Correlation, Decode> {
     let mut r = Reader { buf: value };
     r.version()?;
@@ -238,10 +239,10 @@ pub(crate) fn decode_correlation(
     let submitted_ms = r.u64("submitted_at")?;
     let part = r.u8("part")?;
     let parts = r.u8("parts")?;
-    let message_id = Bytes::copy_from_slice(r.field("message id")?);
+    let message_id = value.slice_ref(r.field("message id")?);
     let account = utf8(r.field("account")?, "account")?;
-    let source = Bytes::copy_from_slice(r.field("source")?);
-    let destination = Bytes::copy_from_slice(r.field("destination")?);
+    let source = value.slice_ref(r.field("source")?);
+    let destination = value.slice_ref(r.field("destination")?);
     r.end()?;
     Ok(Correlation {
         key: key.clone(),
@@ -348,20 +349,23 @@ mod tests {
     fn correlation_round_trips_and_truncations_are_errors() {
         let c = sample();
         let v = encode_correlation(&c).expect("encodes");
-        assert_eq!(decode_correlation(&c.key, &v).expect("decodes"), c);
+        assert_eq!(
+            decode_correlation(&c.key, &Bytes::from(v.clone())).expect("decodes"),
+            c
+        );
         assert_eq!(
             correlation_expires_ms(&v).expect("deadline"),
             1_790_259_200_123
         );
         for cut in 0..v.len() {
             assert!(
-                decode_correlation(&c.key, &v[..cut]).is_err(),
+                decode_correlation(&c.key, &Bytes::copy_from_slice(&v[..cut])).is_err(),
                 "cut at {cut}"
             );
         }
         let mut bad = v.clone();
         bad[0] = 9;
-        assert!(decode_correlation(&c.key, &bad).is_err());
+        assert!(decode_correlation(&c.key, &Bytes::from(bad)).is_err());
     }
 
     #[test]
