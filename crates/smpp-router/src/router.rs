@@ -1242,10 +1242,16 @@ impl Router {
         (e, true)
     }
 
-    /// Applies what a reply asks (STOP, START, HELP) for `account` and sends the answer back to
-    /// the person; false when a STOP or START could not be made durable (the carrier is then
-    /// asked to send the reply again).
-    async fn consent_reply(&self, tables: &Tables, account: &Account, d: &DeliverSm) -> bool {
+    /// Applies a STOP, START or HELP in a reply to the account's consent list (durably, before
+    /// anything else) and returns the confirmation the person is owed, to be sent once the
+    /// reply itself is queued for the account ([`Confirmation::send`]); `Err` when the change
+    /// was not stored (the carrier must send the reply again).
+    fn consent_reply(
+        &self,
+        tables: &Tables,
+        account: &Account,
+        d: &DeliverSm,
+    ) -> Result<Option<Confirmation>, ()> {
         let mut text = String::new();
         smpp_pdu::text::decode(d.payload(), d.data_coding, &mut text);
         let scope = account_scope(&account.system_id);
@@ -1257,10 +1263,10 @@ impl Router {
             text.as_bytes(),
         ) {
             Ok(Some(r)) => r,
-            Ok(None) => return true,
+            Ok(None) => return Ok(None),
             Err(e) => {
                 tracing::error!(error = %e, "opt-out not stored");
-                return false;
+                return Err(());
             }
         };
         let kind = match reply.intent {
@@ -1268,7 +1274,6 @@ impl Router {
             Intent::Start => "opt_in",
             Intent::Help => "help",
         };
-        self.metrics.consent(&account.system_id, kind);
         let submit = reply_submit(d, &reply.text);
         let m = Message {
             account: account.system_id.as_bytes(),
@@ -1287,20 +1292,12 @@ impl Router {
                     .collect()
             })
             .unwrap_or_default();
-        // Sent in the background: the carrier's deliver_sm_resp does not wait for it.
-        let deadline = now_instant() + tables.smpp.response_budget;
-        tokio::spawn(async move {
-            for c in connectors {
-                match c.submit_one(&submit, None, deadline).await {
-                    Ok(_) => return,
-                    Err(e) => {
-                        tracing::debug!(connector = %c.name(), error = %e, "consent reply not sent here")
-                    }
-                }
-            }
-            tracing::warn!("consent reply not sent: no connector took it");
-        });
-        true
+        Ok(Some(Confirmation {
+            kind,
+            submit,
+            connectors,
+            deadline: now_instant() + tables.smpp.response_budget,
+        }))
     }
 
     /// Handles a reply; the status answers the carrier.
@@ -1319,18 +1316,22 @@ impl Router {
         let Some(account) = account.and_then(|i| tables.access.accounts().get(i)) else {
             return CommandStatus::OK;
         };
-        if !self.consent_reply(&tables, account, d).await {
+        let Ok(confirmation) = self.consent_reply(&tables, account, d) else {
             return CommandStatus::X_T_APPN;
-        }
-        if self
+        };
+        if !self
             .enqueue(&account.system_id, Body::DeliverSm(d.clone()))
             .await
         {
-            CommandStatus::OK
-        } else {
-            // A temporary error: the carrier sends it again.
-            CommandStatus::X_T_APPN
+            // A temporary error: the carrier sends it again, and the person is confirmed
+            // then, once (the consent change itself is stored already, and is idempotent).
+            return CommandStatus::X_T_APPN;
         }
+        if let Some(c) = confirmation {
+            self.metrics.consent(&account.system_id, c.kind);
+            c.send();
+        }
+        CommandStatus::OK
     }
 
     /// A record landed: wake the connector's orphan task if receipts are parked.
@@ -1583,7 +1584,33 @@ fn failure_receipt(
     }
 }
 
-/// What a receipt whose record was found gives its customer's queue.
+/// The answer a person is owed for a STOP, START or HELP (see [`Router::consent_reply`]).
+struct Confirmation {
+    /// `opt_out`, `opt_in` or `help`, for the metric.
+    kind: &'static str,
+    submit: SubmitSm,
+    /// The route's connectors for it, in the order to try.
+    connectors: Vec<Arc<Connector>>,
+    deadline: Instant,
+}
+
+impl Confirmation {
+    /// Sends it in the background (the carrier's deliver_sm_resp does not wait for it).
+    fn send(self) {
+        tokio::spawn(async move {
+            for c in self.connectors {
+                match c.submit_one(&self.submit, None, self.deadline).await {
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::debug!(connector = %c.name(), error = %e, "consent reply not sent here")
+                    }
+                }
+            }
+            tracing::warn!("consent reply not sent: no connector took it");
+        });
+    }
+}
+
 /// What [`Router::hand_over`] did with a group of receipts.
 struct HandedOver {
     /// For each: the customer took it, or it is safely queued.

@@ -157,6 +157,55 @@ async fn stop_is_honoured_help_is_answered_and_the_reply_still_reaches_the_accou
     d.shutdown().await;
 }
 
+/// A STOP whose reply the account's full queue cannot take is refused to the carrier (which
+/// sends it again) and the person is confirmed only for the one that was queued: never once
+/// per try.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_is_confirmed_once_even_while_the_accounts_queue_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let stops = SimConfig {
+        mo_rate: 5.0,
+        mo_texts: vec!["stop".to_owned()],
+        ..SimConfig::default()
+    };
+    let (a, b) = (sim(stops).await, sim(SimConfig::default()).await);
+    let routes = "[[routes]]\nsources = [\"15550100\"]\nconnector = \"a\"\n\
+                  [[routes]]\nconnector = \"b\"\n";
+    let text = config_text(dir.path(), &a, &b, "pending_max = 1", routes);
+    let d = daemon(dir.path(), &text).await;
+    // A transmitter only: the replies wait in the account's queue, which holds one.
+    let (demo, _) = customer(&d, "demo", BindKind::Transmitter);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    message_id(demo.send(submit(1, "15550100", false)).await);
+    for _ in 0..500 {
+        if a.counts().mo_refused >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let counts = a.counts();
+    assert!(
+        counts.mo_refused >= 3,
+        "the full queue refused replies: {counts}"
+    );
+    // Room for any confirmation of those to reach the carrier.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let counts = a.counts();
+    assert_eq!(
+        counts.accepted, 2,
+        "the account's message and one confirmation: {counts}"
+    );
+    assert!(
+        metric(
+            &d,
+            "smpp_consent_total{account=\"demo\",kind=\"opt_out\"} 1"
+        )
+        .await
+    );
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_lifts_an_opt_out_and_the_person_can_be_texted_again() {
     let dir = tempfile::tempdir().unwrap();
