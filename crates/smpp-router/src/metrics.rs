@@ -463,6 +463,7 @@ pub struct Metrics {
     receipt_time: HistogramFamily<ConnectorLabels>,
     unknown_receipts: Family<ConnectorLabels, Counter>,
     pending: Family<AccountLabels, Gauge>,
+    deliver_refused: Family<AccountLabels, Counter>,
     store_commit: Histogram,
     store_write_buffer: Gauge,
     store_journals: Gauge,
@@ -527,6 +528,7 @@ impl Metrics {
             receipt_time: Family::new_with_constructor(receipt_histogram),
             unknown_receipts: Family::default(),
             pending: Family::default(),
+            deliver_refused: Family::default(),
             store_commit: Histogram::new(&COMMIT_BUCKETS),
             store_write_buffer: Gauge::default(),
             store_journals: Gauge::default(),
@@ -645,6 +647,11 @@ impl Metrics {
             "pending",
             "Receipts and MO waiting for the account to bind or answer",
             m.pending.clone(),
+        );
+        r.register(
+            "deliver_refused",
+            "Queued receipts and MO the customer refused for good (a permanent error status), dropped",
+            m.deliver_refused.clone(),
         );
         r.register_with_unit(
             "store_commit",
@@ -945,6 +952,14 @@ impl Metrics {
         self.pending
             .get_or_create(&self.account(account))
             .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// `smpp_deliver_refused_total{account}`: a queued receipt or MO the customer refused for
+    /// good (a permanent error status), dropped from its queue.
+    pub fn deliver_refused(&self, account: &str) {
+        self.deliver_refused
+            .get_or_create(&self.account(account))
+            .inc();
     }
 
     /// `smpp_store_commit_seconds`: one group commit.

@@ -1488,7 +1488,20 @@ impl Router {
             .iter()
             .enumerate()
             .map(|(k, link)| deliver_over(link, &entries, k, links.len()));
-        let done: Vec<u64> = join_all(per_link).await.concat();
+        let outcomes = join_all(per_link).await.concat();
+        let mut done = Vec::with_capacity(outcomes.len());
+        for (seq, outcome) in outcomes {
+            match outcome {
+                Delivered::Taken => done.push(seq),
+                Delivered::RefusedForGood(status) => {
+                    // Sending it again would be refused again, for ever: it goes, counted.
+                    tracing::warn!(account, seq, status = ?status, "the customer refused a queued deliver_sm for good; dropped");
+                    self.metrics.deliver_refused(account);
+                    done.push(seq);
+                }
+                Delivered::Again => {}
+            }
+        }
         let all = done.len() == entries.len();
         if !done.is_empty() {
             if let Err(e) = self.store.ack_pending(account, &done).await {
@@ -1506,32 +1519,62 @@ impl Router {
     }
 }
 
+/// What came of sending one queued entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivered {
+    /// Answered ESME_ROK (or unreadable, and let go).
+    Taken,
+    /// Answered with a status that will not change on another try.
+    RefusedForGood(CommandStatus),
+    /// Not answered, or answered with a status that asks for another try: it stays queued.
+    Again,
+}
+
+impl Delivered {
+    /// The customer's answer (`None`: none came, or the connection was lost) read as an
+    /// experienced gateway reads it: throttling, a full queue, a temporary application error
+    /// or a system error ask for another try; any other error status is the customer's final
+    /// word on this PDU.
+    fn of(status: Option<CommandStatus>) -> Self {
+        match status {
+            Some(CommandStatus::OK) => Delivered::Taken,
+            None
+            | Some(
+                CommandStatus::THROTTLED
+                | CommandStatus::MSGQFUL
+                | CommandStatus::X_T_APPN
+                | CommandStatus::SYSERR,
+            ) => Delivered::Again,
+            Some(other) => Delivered::RefusedForGood(other),
+        }
+    }
+}
+
 /// Sends `entries[start]`, `entries[start + step]`, … over `link`, in order; the link's window
-/// (`smpp.window`) bounds how many are unanswered. Returns the seqs the customer answered with
-/// ESME_ROK.
+/// (`smpp.window`) bounds how many are unanswered. Returns each one's seq and what came of it.
 async fn deliver_over(
     link: &Link,
     entries: &[PendingEntry],
     start: usize,
     step: usize,
-) -> Vec<u64> {
+) -> Vec<(u64, Delivered)> {
     // join_all polls in order, so the sends take window room, and go out, in queue order.
     let sends = entries
         .iter()
         .skip(start)
         .step_by(step)
         .map(|e| deliver_one(link, e));
-    join_all(sends).await.into_iter().flatten().collect()
+    join_all(sends).await
 }
 
-/// Sends one queued entry; its seq when the customer answered ESME_ROK.
-async fn deliver_one(link: &Link, e: &PendingEntry) -> Option<u64> {
-    let status = match Pdu::decode(e.payload.clone(), &DecodeOptions::LENIENT) {
-        Ok(pdu) => link.send(pdu.body).await.ok().map(|r| r.command_status),
+/// Sends one queued entry.
+async fn deliver_one(link: &Link, e: &PendingEntry) -> (u64, Delivered) {
+    let outcome = match Pdu::decode(e.payload.clone(), &DecodeOptions::LENIENT) {
+        Ok(pdu) => Delivered::of(link.send(pdu.body).await.ok().map(|r| r.command_status)),
         // Not ours to read any more (a format change): let it go.
-        Err(_) => Some(CommandStatus::OK),
+        Err(_) => Delivered::Taken,
     };
-    (status == Some(CommandStatus::OK)).then_some(e.seq)
+    (e.seq, outcome)
 }
 
 /// The receipt a customer gets for a held message that was not sent in the end: `REJECTD`

@@ -121,6 +121,73 @@ async fn receipts_wait_for_a_customer_that_is_away() {
     d.shutdown().await;
 }
 
+/// The next receipt on `rx`, with the carrier id it names.
+async fn next_receipt(rx: &mut mpsc::Receiver<Incoming>) -> (Bytes, Incoming) {
+    let inc = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a receipt in time")
+        .unwrap();
+    let Body::DeliverSm(d) = &inc.pdu.body else {
+        panic!("{:?}", inc.pdu)
+    };
+    let id = Bytes::copy_from_slice(smpp_router::receipts::read(d).unwrap().carrier_id);
+    (id, inc)
+}
+
+/// A queued receipt the customer refuses for good (ESME_RX_P_APPN) is dropped and counted,
+/// not sent again for ever; one it refuses for now (ESME_RX_T_APPN) comes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_refused_for_good_is_dropped_and_one_refused_for_now_comes_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", SPLIT)).await;
+    let (tx, _) = customer(&d, "demo", BindKind::Transmitter);
+    tx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let ids = submit_n(&tx, 5, true).await;
+    for _ in 0..500 {
+        if a.counts().receipts_delivered + b.counts().receipts_delivered == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (rx, mut incoming) = customer(&d, "demo", BindKind::Receiver);
+    rx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let (refused, inc) = next_receipt(&mut incoming).await;
+    inc.responder.respond_status(CommandStatus::X_P_APPN).await;
+    let (later, inc) = next_receipt(&mut incoming).await;
+    inc.responder.respond_status(CommandStatus::X_T_APPN).await;
+    let mut rest = Vec::new();
+    for _ in 0..4 {
+        let (id, inc) = next_receipt(&mut incoming).await;
+        inc.responder.respond_status(CommandStatus::OK).await;
+        rest.push(id);
+    }
+    assert!(
+        rest.contains(&later),
+        "the one refused for now came again: {rest:?}"
+    );
+    assert!(
+        !rest.contains(&refused),
+        "the one refused for good did not: {rest:?}"
+    );
+    let seen: HashSet<Bytes> = rest.into_iter().chain([refused, later]).collect();
+    assert_eq!(seen, ids);
+    // Nothing more comes: the queue is empty.
+    let more = tokio::time::timeout(Duration::from_millis(1500), incoming.recv()).await;
+    assert!(more.is_err(), "{more:?}");
+    let metrics = get(&d, "/metrics").await.1;
+    assert!(
+        metrics.contains("smpp_deliver_refused_total{account=\"demo\"} 1"),
+        "{metrics}"
+    );
+    tx.shutdown().await;
+    rx.shutdown().await;
+    d.shutdown().await;
+}
+
 /// A bound customer gets a receipt straight away; one it does not answer in time is queued
 /// (and the carrier answered), then sent again: at least once, never lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
