@@ -796,18 +796,16 @@ impl Router {
                 status
             }
         };
-        if status == CommandStatus::OK {
+        let outcome = release_outcome(status);
+        if outcome == Release::Sent {
+            if status != CommandStatus::OK {
+                tracing::error!(account = %account.system_id, status = ?status,
+                    "a held message went to the carrier, but its record was not stored: its receipt will be unknown");
+            }
             self.metrics.released(&account.system_id, "sent");
             return true;
         }
-        let temporary = matches!(
-            status,
-            CommandStatus::THROTTLED
-                | CommandStatus::MSGQFUL
-                | CommandStatus::SUBMITFAIL
-                | CommandStatus::SYSERR
-                | CommandStatus::X_T_APPN
-        );
+        let temporary = outcome == Release::TryAgain;
         let due_since = self
             .gate
             .clock()
@@ -1577,6 +1575,32 @@ async fn deliver_one(link: &Link, e: &PendingEntry) -> (u64, Delivered) {
     (e.seq, outcome)
 }
 
+/// What the release of a held message makes of the status its send got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Release {
+    /// The carrier has it: settled.
+    Sent,
+    /// Worth another try on a later tick (until `RELEASE_GIVE_UP`).
+    TryAgain,
+    /// Not sent, for good: the customer gets a failure receipt.
+    Refused,
+}
+
+fn release_outcome(status: CommandStatus) -> Release {
+    match status {
+        CommandStatus::OK => Release::Sent,
+        // `Router::send` answers SYSERR only after the carrier said OK (the record could not
+        // be stored, or the answer was not a submit_sm_resp): another try would text the
+        // person twice.
+        CommandStatus::SYSERR => Release::Sent,
+        CommandStatus::THROTTLED
+        | CommandStatus::MSGQFUL
+        | CommandStatus::SUBMITFAIL
+        | CommandStatus::X_T_APPN => Release::TryAgain,
+        _ => Release::Refused,
+    }
+}
+
 /// The receipt a customer gets for a held message that was not sent in the end: `REJECTD`
 /// when the router refused it (opted out overnight, no route any more), `UNDELIV` when the
 /// carrier did; `err` carries the command_status's low three digits.
@@ -1724,5 +1748,28 @@ fn concat_of(sm: &SubmitSm, account: &str) -> (u8, u8, Option<u64>) {
             (seq, total, Some(h.finish()))
         }
         None => (1, 1, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A held message the carrier took is never sent again, even when its record could not
+    /// be stored; temporary refusals are tried again; the rest are final.
+    #[test]
+    fn a_release_is_retried_only_when_the_carrier_did_not_take_it() {
+        for (status, want) in [
+            (CommandStatus::OK, Release::Sent),
+            (CommandStatus::SYSERR, Release::Sent),
+            (CommandStatus::THROTTLED, Release::TryAgain),
+            (CommandStatus::MSGQFUL, Release::TryAgain),
+            (CommandStatus::SUBMITFAIL, Release::TryAgain),
+            (CommandStatus::X_T_APPN, Release::TryAgain),
+            (CommandStatus::INVDSTADR, Release::Refused),
+            (CommandStatus::X_R_APPN, Release::Refused),
+        ] {
+            assert_eq!(release_outcome(status), want, "{status:?}");
+        }
     }
 }
