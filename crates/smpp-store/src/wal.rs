@@ -22,9 +22,10 @@
 //!
 //! **Recovery.** Opening the store replays every segment in order (a put sets a key, a delete
 //! clears it), writes the survivors into fjall with their index entries and the deletes as
-//! removes, syncs, and removes the segments: the log always starts empty. A torn frame at the
-//! end of the last segment is a write that crashed before its fsync — nobody was answered — and
-//! ends the replay; a bad frame anywhere else is corruption and fails the open.
+//! removes, syncs, and removes the segments: the log always starts empty. In the last segment,
+//! a bad frame ends the replay: it is the write the crash tore, before its fsync, so nobody
+//! was answered for it (each group is one write, fsynced before anyone is answered). In a
+//! sealed segment it is corruption and fails the open.
 //!
 //! **Frame.** `len u32 LE | xxh3(body) low 32 bits u32 LE | body`, where body is
 //! `kind u8 | key_len u16 LE | key | value` (kind 1: put, whose value is the encoded record;
