@@ -71,8 +71,12 @@ pub const MARKER_FILE: &str = "SMPP-STORE";
 /// The file an open store holds an exclusive lock on (unix), so a second process — or a second
 /// open in this one — is refused instead of corrupting the first.
 pub const LOCK_FILE: &str = "LOCK";
-// Format 1 kept every correlation record in fjall and had no log.
 const MARKER: &str = "smpp-store format 2, engine fjall 2\n";
+/// Format 1 kept every correlation record in fjall and had no log; its partitions are the
+/// same, so a cleanly closed one is upgraded in place (see [`upgrade_v1`]).
+const MARKER_V1: &str = "smpp-store format 1, engine fjall 2\n";
+/// Format 1's mark of a clean close, in its `store_state` partition.
+const V1_CLEAN: &[u8] = b"correlation_index_complete";
 const ENGINE_DIR: &str = "fjall";
 const LOG_DIR: &str = "correlation-log";
 
@@ -330,7 +334,7 @@ impl EmbeddedStore {
     /// holds a store of another format, or the engine cannot recover it.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self> {
         let path = dir.as_ref().to_path_buf();
-        prepare_dir(&path, options.create_dir)?;
+        let v1 = prepare_dir(&path, options.create_dir)?;
         let lock = lock_dir(&path)?;
         let engine_err = |e: fjall::Error| StoreError::Engine {
             path: path.clone(),
@@ -350,6 +354,9 @@ impl EmbeddedStore {
         let corr_exp = part("correlation_expiry")?;
         let pending = part("pending")?;
         let meta = part("queue_meta")?;
+        if v1 {
+            upgrade_v1(&path, &keyspace)?;
+        }
         let wal = recover_log(&path, &options, &keyspace, &corr, &corr_exp)?;
 
         let mut queues = HashMap::new();
@@ -465,8 +472,9 @@ impl Drop for EmbeddedStore {
     }
 }
 
-/// Checks (or creates) the directory and its marker, before the engine touches anything.
-fn prepare_dir(path: &Path, create: bool) -> Result<()> {
+/// Checks (or creates) the directory and its marker, before the engine touches anything;
+/// true when it holds a format-1 store (to be upgraded once the engine is open).
+fn prepare_dir(path: &Path, create: bool) -> Result<bool> {
     let dir_err = |reason: String| StoreError::Directory {
         path: path.to_path_buf(),
         reason,
@@ -490,7 +498,8 @@ fn prepare_dir(path: &Path, create: bool) -> Result<()> {
     }
     let marker = path.join(MARKER_FILE);
     match std::fs::read(&marker) {
-        Ok(found) if found == MARKER.as_bytes() => Ok(()),
+        Ok(found) if found == MARKER.as_bytes() => Ok(false),
+        Ok(found) if found == MARKER_V1.as_bytes() => Ok(true),
         Ok(found) => Err(dir_err(format!(
             "{MARKER_FILE} says {:?}, this build reads {:?}",
             String::from_utf8_lossy(&found[..found.len().min(80)]),
@@ -503,7 +512,8 @@ fn prepare_dir(path: &Path, create: bool) -> Result<()> {
                     "is not empty and has no {MARKER_FILE} file: not a store directory"
                 )));
             }
-            write_marker(&marker).map_err(io_err(&marker))
+            write_marker(&marker).map_err(io_err(&marker))?;
+            Ok(false)
         }
         Err(e) => Err(io_err(&marker)(e)),
     }
@@ -547,11 +557,50 @@ fn lock_dir(path: &Path) -> Result<std::fs::File> {
     Ok(file)
 }
 
+/// Writes the marker whole or not at all (a temporary file renamed over it, then the directory
+/// synced), so a crash cannot leave half a marker that no build reads.
 fn write_marker(marker: &Path) -> std::io::Result<()> {
     use std::io::Write;
-    let mut f = std::fs::File::create(marker)?;
+    let tmp = marker.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
     f.write_all(MARKER.as_bytes())?;
-    f.sync_all()
+    f.sync_all()?;
+    std::fs::rename(&tmp, marker)?;
+    match marker.parent() {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// Upgrades a format-1 store in place. Its records and queues are where format 2 keeps them;
+/// what it may lack is expiry-index entries, which format 1 deferred for records in memory
+/// and wrote only at a clean close. So a cleanly closed one (its mark present) only loses the
+/// mark and gets the new marker; one that was not is refused, naming what to do.
+fn upgrade_v1(path: &Path, keyspace: &fjall::Keyspace) -> Result<()> {
+    let engine = |e: fjall::Error| StoreError::Engine {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    };
+    let state = keyspace
+        .open_partition("store_state", PartitionCreateOptions::default())
+        .map_err(engine)?;
+    if !state.contains_key(V1_CLEAN).map_err(engine)? {
+        return Err(StoreError::Directory {
+            path: path.to_path_buf(),
+            reason: "holds a format-1 store that was not closed cleanly: start the previous \
+                     build on it once and stop it with SIGTERM, then start this one"
+                .into(),
+        });
+    }
+    state.remove(V1_CLEAN).map_err(engine)?;
+    keyspace.persist(PersistMode::SyncAll).map_err(engine)?;
+    let marker = path.join(MARKER_FILE);
+    write_marker(&marker).map_err(|source| StoreError::Io {
+        path: marker.clone(),
+        source,
+    })?;
+    tracing::info!(path = %path.display(), "store upgraded from format 1 to format 2");
+    Ok(())
 }
 
 /// The committer thread: groups queued operations, commits each group with one fsync.
@@ -1486,5 +1535,49 @@ mod tests {
             assert_eq!(got, vec![None]);
         });
         assert_eq!(store.shared.corr.len().unwrap(), 1);
+    }
+
+    /// A format-1 store closed cleanly is upgraded in place, its records kept; one that was
+    /// not is refused, naming what to do, and left as it was.
+    #[test]
+    fn a_cleanly_closed_format_1_store_is_upgraded_and_an_unclean_one_refused() {
+        let as_v1 = |dir: &Path, clean: bool| {
+            std::fs::remove_dir_all(dir.join(LOG_DIR)).unwrap();
+            let keyspace = fjall::Config::new(dir.join(ENGINE_DIR)).open().unwrap();
+            let state = keyspace
+                .open_partition("store_state", PartitionCreateOptions::default())
+                .unwrap();
+            if clean {
+                state.insert(V1_CLEAN, []).unwrap();
+            }
+            keyspace.persist(PersistMode::SyncAll).unwrap();
+            drop((state, keyspace));
+            std::fs::write(dir.join(MARKER_FILE), MARKER_V1).unwrap();
+        };
+        for clean in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let options = Options {
+                create_dir: true,
+                ..Options::default()
+            };
+            let store = EmbeddedStore::open(dir.path(), options.clone()).unwrap();
+            block_on(store.put_correlations(&[record("a")])).unwrap();
+            drop(store);
+            as_v1(dir.path(), clean);
+            let marker = || std::fs::read_to_string(dir.path().join(MARKER_FILE)).unwrap();
+            match EmbeddedStore::open(dir.path(), options) {
+                Ok(store) => {
+                    assert!(clean);
+                    assert_eq!(marker(), MARKER);
+                    let got = block_on(store.get_correlations(&[record("a").key])).unwrap();
+                    assert_eq!(got, vec![Some(record("a"))]);
+                }
+                Err(e) => {
+                    assert!(!clean, "{e}");
+                    assert!(e.to_string().contains("not closed cleanly"), "{e}");
+                    assert_eq!(marker(), MARKER_V1);
+                }
+            }
+        }
     }
 }
