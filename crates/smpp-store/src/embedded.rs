@@ -51,7 +51,7 @@ use std::collections::HashMap;
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -185,6 +185,10 @@ struct Shared {
     recent: Mutex<Recent>,
     /// The correlation log; only the committer uses it (locked after `recent`).
     wal: Mutex<Wal>,
+    /// fjall was written since its journal was last fsynced (committer only). Kept across
+    /// groups, not per group: a group that syncs only the log must not remove a segment whose
+    /// records an earlier, unsynced group moved into fjall.
+    engine_unsynced: AtomicBool,
     /// Held by [`EmbeddedStore::hold_commits`]; the committer takes it before each group.
     hold: Mutex<()>,
     failed: Mutex<Option<String>>,
@@ -382,6 +386,7 @@ impl EmbeddedStore {
             queues: Mutex::new(queues),
             recent: Mutex::new(Recent::new(options.recent_records)),
             wal: Mutex::new(wal),
+            engine_unsynced: AtomicBool::new(false),
             hold: Mutex::new(()),
             failed: Mutex::new(None),
             expiry_floor: AtomicU64::new(0),
@@ -788,7 +793,7 @@ impl Shared {
         let failed = lock(&self.failed).clone();
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         let mut merged = Merged::default();
-        // Whether this group wrote to fjall: if not, its journal needs no fsync.
+        // Whether this group wrote to fjall (see `engine_unsynced`).
         let mut engine_dirty = false;
         let started = Instant::now();
         for op in group.drain(..) {
@@ -811,12 +816,15 @@ impl Shared {
                 Err(e) => *lock(&self.failed) = Some(e.to_string()),
             }
         }
+        if engine_dirty {
+            self.engine_unsynced.store(true, Ordering::Relaxed);
+        }
         let applied = Instant::now();
         add_nanos(&self.apply_nanos, applied - started);
         // A failed batch in this group poisoned the store: nothing of the group is synced.
         let mut error = lock(&self.failed).clone();
         if error.is_none() && replies.iter().any(Reply::is_ok) {
-            let synced = self.sync(engine_dirty);
+            let synced = self.sync();
             add_nanos(&self.sync_nanos, applied.elapsed());
             if let Err(msg) = synced {
                 *lock(&self.failed) = Some(msg.clone());
@@ -840,13 +848,14 @@ impl Shared {
         }
     }
 
-    /// Makes the group durable: fjall's journal (if written) and the log; then removes the log
-    /// segments that nothing alive needs any more.
-    fn sync(&self, engine_dirty: bool) -> std::result::Result<(), String> {
-        if engine_dirty {
+    /// Makes the group durable: fjall's journal (if written since its last fsync) and the
+    /// log; then removes the log segments that nothing alive needs any more.
+    fn sync(&self) -> std::result::Result<(), String> {
+        if self.engine_unsynced.load(Ordering::Relaxed) {
             self.keyspace
                 .persist(PersistMode::SyncAll)
                 .map_err(|e| e.to_string())?;
+            self.engine_unsynced.store(false, Ordering::Relaxed);
         }
         let mut wal = lock(&self.wal);
         wal.sync()
