@@ -16,7 +16,7 @@ use smpp_router::daemon::Daemon;
 use smpp_session::BindKind;
 use smpp_tokio::{Esme, EsmeConfig, Incoming, NoObserver};
 use smpp_tools::bench::{self, BenchConfig};
-use smpp_tools::sim::{MsRange, SimConfig};
+use smpp_tools::sim::{MsRange, SimConfig, SimHandle};
 use tokio::sync::mpsc;
 
 use support::*;
@@ -33,6 +33,19 @@ async fn submit_n(esme: &Esme, n: u32, receipt: bool) -> HashSet<Bytes> {
         assert!(ids.insert(resp.message_id));
     }
     ids
+}
+
+/// Waits (up to 5 s) until the carriers have handed the router `n` receipts between them;
+/// the number they have.
+async fn receipts_handed_over(a: &SimHandle, b: &SimHandle, n: u64) -> u64 {
+    let count = || a.counts().receipts_delivered + b.counts().receipts_delivered;
+    for _ in 0..500 {
+        if count() == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    count()
 }
 
 /// Takes `n` receipts, answers them, and checks each names one of `ids` (removing it).
@@ -101,16 +114,7 @@ async fn receipts_wait_for_a_customer_that_is_away() {
     tx.wait_bound(Duration::from_secs(5)).await.unwrap();
     let mut ids = submit_n(&tx, 50, true).await;
     // The carriers hand every receipt to the router, which keeps them.
-    for _ in 0..500 {
-        if a.counts().receipts_delivered + b.counts().receipts_delivered == 50 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(
-        a.counts().receipts_delivered + b.counts().receipts_delivered,
-        50
-    );
+    assert_eq!(receipts_handed_over(&a, &b, 50).await, 50);
     // The customer's receiver binds: every receipt arrives, each with one of our ids.
     let (rx, mut receipts) = customer(&d, "demo", BindKind::Receiver);
     rx.wait_bound(Duration::from_secs(5)).await.unwrap();
@@ -147,12 +151,7 @@ async fn a_receipt_refused_for_good_is_dropped_and_one_refused_for_now_comes_aga
     let (tx, _) = customer(&d, "demo", BindKind::Transmitter);
     tx.wait_bound(Duration::from_secs(5)).await.unwrap();
     let ids = submit_n(&tx, 5, true).await;
-    for _ in 0..500 {
-        if a.counts().receipts_delivered + b.counts().receipts_delivered == 5 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert_eq!(receipts_handed_over(&a, &b, 5).await, 5);
     let (rx, mut incoming) = customer(&d, "demo", BindKind::Receiver);
     rx.wait_bound(Duration::from_secs(5)).await.unwrap();
     let (refused, inc) = next_receipt(&mut incoming).await;
@@ -219,12 +218,7 @@ async fn a_receipt_the_customer_does_not_answer_is_queued_and_sent_again() {
     }
     assert_eq!(seen, ids);
     // The carriers still get their answers, ESME_ROK: the router queued what waited.
-    for _ in 0..300 {
-        if a.counts().receipts_delivered + b.counts().receipts_delivered == 5 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    receipts_handed_over(&a, &b, 5).await;
     let (ca, cb) = (a.counts(), b.counts());
     assert_eq!(
         ca.receipts_delivered + cb.receipts_delivered,
