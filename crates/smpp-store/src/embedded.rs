@@ -25,7 +25,7 @@
 //! correlation log ([`wal`](crate::wal)), fsynced with the group, and kept in the
 //! recent-records map ([`Recent`]); a receipt's delete removes it from the map and appends a
 //! delete. Only a record still alive when it leaves the map goes into fjall. The committer
-//! fsyncs the log, and fjall's journal only if the group wrote to fjall.
+//! fsyncs the log, and fjall's journal only if fjall was written since its last fsync.
 //!
 //! **Reads** (lookups, peeks) run on the caller's task: a correlation lookup is answered from
 //! the map of recently written records ([`Recent`], one hash probe) almost always, else from
