@@ -23,6 +23,9 @@ use crate::policy::Keywords;
 use crate::routes::{ConnectorId, Rule, Target};
 use crate::Error;
 
+/// The most `node.workers` a config may ask for.
+const MAX_WORKERS: i64 = 1024;
+
 /// The whole, checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -60,6 +63,15 @@ pub struct Node {
     pub id: u16,
     /// Where the embedded store keeps its files (relative paths: to the config file).
     pub data_dir: PathBuf,
+    /// Threads that run the router's tasks. With 1 the runtime is single-threaded: no work
+    /// stealing, and no wake-up crosses threads (the store's committer has a thread of its own
+    /// either way).
+    pub workers: usize,
+}
+
+/// One thread fewer than the machine has, at least one: the store's committer is the other.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 /// The customer-facing SMPP listener.
@@ -265,6 +277,7 @@ struct RawImport {
 struct RawNode {
     id: Option<Spanned<i64>>,
     data_dir: Option<String>,
+    workers: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -581,10 +594,17 @@ impl Config {
             None => Node {
                 id: 0,
                 data_dir: PathBuf::from("data"),
+                workers: default_workers(),
             },
             Some(n) => Node {
                 id: c.int("node.id", n.id.as_ref(), 0..i64::from(MAX_NODE) + 1, 0)? as u16,
                 data_dir: PathBuf::from(n.data_dir.unwrap_or_else(|| "data".into())),
+                workers: c.int(
+                    "node.workers",
+                    n.workers.as_ref(),
+                    1..MAX_WORKERS + 1,
+                    default_workers() as i64,
+                )? as usize,
             },
         };
 

@@ -43,6 +43,15 @@ fn the_example_config_is_valid() {
     );
 }
 
+#[test]
+fn workers_default_to_one_less_than_the_cpus_and_can_be_set() {
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let c = Config::parse(EXAMPLE).unwrap();
+    assert_eq!(c.node.workers, (cpus - 1).max(1));
+    let c = Config::parse(&EXAMPLE.replacen("id = 1 ", "id = 1\nworkers = 3 ", 1)).unwrap();
+    assert_eq!(c.node.workers, 3);
+}
+
 /// Replaces `from` by `to` in the example (exactly once) and returns the error.
 fn broken(from: &str, to: &str) -> (String, usize, String) {
     assert_eq!(EXAMPLE.matches(from).count(), 1, "{from:?} must occur once");
@@ -62,6 +71,12 @@ fn every_mistake_names_its_key_and_line() {
     let cases: &[(&str, &str, &str, &str)] = &[
         // (replace, with, expected key, part of the message)
         ("id = 1 ", "id = 5000 ", "node.id", "out of range"),
+        (
+            "id = 1 ",
+            "id = 1\nworkers = 0 ",
+            "node.workers",
+            "out of range",
+        ),
         (
             "listen = \"127.0.0.1:2775\"",
             "listen = \"localhost\"",
