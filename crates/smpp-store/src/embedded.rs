@@ -1429,8 +1429,18 @@ mod tests {
         }
     }
 
+    /// The log's segment files (the spare being made is not one).
     fn log_segments(dir: &Path) -> usize {
-        std::fs::read_dir(dir.join(LOG_DIR)).unwrap().count()
+        std::fs::read_dir(dir.join(LOG_DIR))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "log")
+            })
+            .count()
     }
 
     fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
