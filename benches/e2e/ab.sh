@@ -3,17 +3,24 @@
 # router's CPU time and memory read by measure.py. One line per run on stdout:
 #   label pair router_msg_s direct_msg_s ratio p50_ms p99_ms matched missing cpu_ticks hwm_kb
 #
-#   benches/e2e/ab.sh [--pairs N] [--count N] LABEL=BINARY LABEL=BINARY ...
+#   benches/e2e/ab.sh [--pairs N] [--count N] [--rate R] LABEL=BINARY LABEL=BINARY ...
+#
+# With --rate the bench offers R submits/s in both legs (smpp-bench --rate) instead of running
+# flat out: every router then sees the same load and the same batch sizes, so its CPU ticks per
+# message compare across binaries far more steadily than at saturation, where CPU per message
+# moves with the rate the noisy machine allowed that run.
 #
 # The bench and simulator come from $CARGO_TARGET_DIR/release (run.sh --no-build), the same for
 # every run, so only the router differs. CPU ticks are 1/100 s, for the whole leg.
 set -euo pipefail
 pairs=3
 count=100000
+rate_args=()
 while (($#)); do
     case $1 in
         --pairs) pairs=$2; shift 2 ;;
         --count) count=$2; shift 2 ;;
+        --rate) rate_args=(--rate "$2"); shift 2 ;;
         *) break ;;
     esac
 done
@@ -25,7 +32,7 @@ for ((p = 1; p <= pairs; p++)); do
         label=${spec%%=*} bin=${spec#*=}
         rm -rf "$tmp/out" "$tmp/m"
         ROUTER_REAL=$bin MEASURE_OUT=$tmp/m ROUTER_BIN=$here/measure.py \
-            "$here/run.sh" --count "$count" --no-build --out "$tmp/out" >/dev/null 2>"$tmp/err" || true
+            "$here/run.sh" --count "$count" "${rate_args[@]}" --no-build --out "$tmp/out" >/dev/null 2>"$tmp/err" || true
         r=$tmp/out/router.json d=$tmp/out/direct.json
         read -r _ cpu hwm _ _ <"$tmp/m" || { cpu=? hwm=?; }
         rm=$(jq -r '.throughput | round' "$r" 2>/dev/null || echo ?)

@@ -3,7 +3,7 @@
 # `smpp-router` → `smpp-sim` when the router can be started, in one run on 127.0.0.1. Prints a
 # markdown table with one column per leg and the ratio router/direct (see README.md here).
 #
-#   benches/e2e/run.sh [--count N] [--sessions S] [--window W] [--out DIR] [--no-build]
+#   benches/e2e/run.sh [--count N] [--sessions S] [--window W] [--rate R] [--out DIR] [--no-build]
 #
 # Every process it starts is stopped on exit (also on ctrl-c), and every step has a time limit.
 set -euo pipefail
@@ -11,6 +11,7 @@ set -euo pipefail
 count=200000
 sessions=4
 window=100
+rate=""   # submits per second over all sessions; empty: flat out
 out_dir=""
 build=1
 leg_timeout=${E2E_LEG_TIMEOUT:-600}     # seconds one bench run may take, receipts included
@@ -23,6 +24,7 @@ while (($#)); do
         --count) count=$2; shift 2 ;;
         --sessions) sessions=$2; shift 2 ;;
         --window) window=$2; shift 2 ;;
+        --rate) rate=$2; shift 2 ;;
         --out) out_dir=$2; shift 2 ;;
         --no-build) build=0; shift ;;
         -h | --help) usage 0 ;;
@@ -156,7 +158,7 @@ run_bench() {
     timeout --signal=INT --kill-after=15 "$leg_timeout" \
         "$bench_bin" --connect "$addr" --system-id "$id" --password "$pw" \
         --sessions "$sessions" --window "$window" --count "$count" \
-        --registered-delivery --receipt-wait "$receipt_wait" --json \
+        ${rate:+--rate "$rate"} --registered-delivery --receipt-wait "$receipt_wait" --json \
         >"$work/$name.json" 2>"$work/$name.err" &
     pid=$!
     pids+=("$pid")

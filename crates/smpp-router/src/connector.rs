@@ -125,18 +125,18 @@ impl Connector {
                     }
                 }
             }
-            let (shard, incoming) = match c.bind {
+            // Every bind's receipts and MO go straight into the connector's one channel.
+            let shard = match c.bind {
                 BindMode::Transceiver => {
                     e.kind = BindKind::Transceiver;
-                    let (tx, incoming) = Esme::start(e, observer(i));
-                    (Shard { tx, rx: None }, incoming)
+                    let tx = Esme::start_sending_to(e, observer(i), merged_tx.clone());
+                    Shard { tx, rx: None }
                 }
                 BindMode::TransmitterReceiver => {
-                    let (tx, rx, incoming) = Esme::start_split(e, observer(i));
-                    (Shard { tx, rx: Some(rx) }, incoming)
+                    let (tx, rx) = Esme::start_split_sending_to(e, observer(i), merged_tx.clone());
+                    Shard { tx, rx: Some(rx) }
                 }
             };
-            forward(incoming, merged_tx.clone());
             shards.push(shard);
         }
         let connector = Connector {
@@ -363,15 +363,4 @@ impl Connector {
             }
         }
     }
-}
-
-/// Moves one shard's inbound requests into the connector's channel.
-fn forward(mut from: mpsc::Receiver<Incoming>, to: mpsc::Sender<Incoming>) {
-    tokio::spawn(async move {
-        while let Some(i) = from.recv().await {
-            if to.send(i).await.is_err() {
-                return;
-            }
-        }
-    });
 }

@@ -556,6 +556,13 @@ async fn replies_go_to_the_owner_of_the_number_the_keyword_or_the_conversation()
             (Bytes::from_static(b"15550100"), Bytes::from_static(b"STOP"))
         );
     }
+    // From here demo answers what it gets, as a customer does: its replies left unanswered
+    // would fill its window and queue, and carrier a would be refused and resend them.
+    let drain = tokio::spawn(async move {
+        while let Some(inc) = demo_in.recv().await {
+            inc.responder.respond_status(CommandStatus::OK).await;
+        }
+    });
     let want = [
         (
             Bytes::from_static(b"12345"),
@@ -574,6 +581,7 @@ async fn replies_go_to_the_owner_of_the_number_the_keyword_or_the_conversation()
     }
     assert_eq!(seen.len(), want.len(), "{seen:?}");
     demo.shutdown().await;
+    drain.abort();
     other.shutdown().await;
     d.shutdown().await;
 }

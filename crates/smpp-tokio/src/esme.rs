@@ -131,6 +131,17 @@ impl Esme {
         (Esme::start_with(config, observer, incoming_tx), incoming_rx)
     }
 
+    /// As [`Esme::start`], with inbound requests sent to `incoming`: several binds to one
+    /// carrier can share a channel, with no task to merge theirs (`incoming_capacity` is then
+    /// the caller's to choose).
+    pub fn start_sending_to(
+        config: EsmeConfig,
+        observer: Arc<dyn Observer>,
+        incoming: mpsc::Sender<Incoming>,
+    ) -> Esme {
+        Esme::start_with(config, observer, incoming)
+    }
+
     /// Two binds to one SMSC, for carriers that take no transceiver: a transmitter that
     /// carries the requests and a receiver for what the SMSC sends (receipts, MO), each
     /// reconnecting on its own. Inbound requests of the receiver arrive on the returned
@@ -140,6 +151,16 @@ impl Esme {
         observer: Arc<dyn Observer>,
     ) -> (Esme, Esme, mpsc::Receiver<Incoming>) {
         let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity.max(1));
+        let (transmitter, receiver) = Esme::start_split_sending_to(config, observer, incoming_tx);
+        (transmitter, receiver, incoming_rx)
+    }
+
+    /// As [`Esme::start_split`], with inbound requests sent to `incoming`.
+    pub fn start_split_sending_to(
+        config: EsmeConfig,
+        observer: Arc<dyn Observer>,
+        incoming: mpsc::Sender<Incoming>,
+    ) -> (Esme, Esme) {
         let transmitter = EsmeConfig {
             kind: BindKind::Transmitter,
             ..config.clone()
@@ -149,9 +170,8 @@ impl Esme {
             ..config
         };
         (
-            Esme::start_with(transmitter, observer.clone(), incoming_tx.clone()),
-            Esme::start_with(receiver, observer, incoming_tx),
-            incoming_rx,
+            Esme::start_with(transmitter, observer.clone(), incoming.clone()),
+            Esme::start_with(receiver, observer, incoming),
         )
     }
 
