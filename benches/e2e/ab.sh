@@ -6,9 +6,10 @@
 #   benches/e2e/ab.sh [--pairs N] [--count N] [--rate R] LABEL=BINARY LABEL=BINARY ...
 #
 # With --rate the bench offers R submits/s in both legs (smpp-bench --rate) instead of running
-# flat out: every router then sees the same load and the same batch sizes, so its CPU ticks per
-# message compare across binaries far more steadily than at saturation, where CPU per message
-# moves with the rate the noisy machine allowed that run.
+# flat out, so every router sees the same load. That is another regime: at 25,000/s submits
+# arrive one by one and per-wakeup costs dominate (~29 µs of router CPU per message against
+# ~15 flat out), but one binary's CPU varied by 1–18 % between runs there against ~35 % at
+# saturation, where CPU per message moves with the rate the noisy machine allowed.
 #
 # The bench and simulator come from $CARGO_TARGET_DIR/release (run.sh --no-build), the same for
 # every run, so only the router differs. CPU ticks are 1/100 s, for the whole leg.
