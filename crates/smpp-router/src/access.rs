@@ -9,7 +9,9 @@
 //!
 //! A successful check reserves a bind slot for the peer's address and port; the connection
 //! claims it once bound (see [`Access::claim`]) and gives it back when it closes ([`BindSlot`]
-//! drops), so a bind that never completes cannot leak a slot.
+//! drops). A reservation nobody claims within [`UNCLAIMED`] is released at the next check
+//! (the check runs on the blocking pool, so a connection can close between the check and the
+//! bind it would have made), so a bind that never completes cannot leak a slot.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -21,6 +23,9 @@ use smpp_pdu::CommandStatus;
 
 use crate::accounts::verify_password;
 use crate::config::Account;
+
+/// How long a reserved bind slot waits for its connection to claim it.
+pub const UNCLAIMED: Duration = Duration::from_secs(30);
 
 /// Why a bind was refused (a metrics label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,8 +130,9 @@ pub struct Access {
     /// Binds held per account. Shared with the checker a reload replaces, account by account,
     /// so counts (and the slots of bound connections) carry over.
     binds: Vec<Arc<AtomicUsize>>,
-    /// Slots reserved at the bind check, claimed once bound; shared across reloads.
-    reserved: Arc<Mutex<HashMap<SocketAddr, BindSlot>>>,
+    /// Slots reserved at the bind check (with when), claimed once bound; shared across
+    /// reloads.
+    reserved: Arc<Mutex<HashMap<SocketAddr, (BindSlot, Instant)>>>,
     /// Failed binds per address; shared across reloads, so a reload lifts no lock-out.
     failures: Arc<Mutex<HashMap<IpAddr, Failures>>>,
     brake: Brake,
@@ -209,6 +215,11 @@ impl Access {
             Ok(_) => self.succeeded(ip),
         }
         let account = outcome?;
+        // Reservations left unclaimed go first (their slots freed), so they cannot fill the
+        // account.
+        if let Ok(mut r) = self.reserved.lock() {
+            r.retain(|_, (_, at)| now.saturating_duration_since(*at) < UNCLAIMED);
+        }
         let max = self.accounts[account].max_binds;
         let taken = self.binds[account].fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
             (n < max).then_some(n + 1)
@@ -222,14 +233,18 @@ impl Access {
         };
         // A second bind from the same address and port replaces (and frees) a stale one.
         if let Ok(mut r) = self.reserved.lock() {
-            r.insert(peer, slot);
+            r.insert(peer, (slot, now));
         }
         Ok(account)
     }
 
     /// The slot reserved for `peer`, for its connection to hold while bound.
     pub fn claim(&self, peer: SocketAddr) -> Option<BindSlot> {
-        self.reserved.lock().ok()?.remove(&peer)
+        self.reserved
+            .lock()
+            .ok()?
+            .remove(&peer)
+            .map(|(slot, _)| slot)
     }
 
     fn check_credentials(
@@ -352,6 +367,25 @@ mod tests {
         assert_eq!(a.binds(0), 1);
         assert_eq!(a.check(b"demo", b"demo", peer("127.0.0.1:3"), now), Ok(0));
         assert_eq!(Refusal::TooManyBinds.status(), CommandStatus::BINDFAIL);
+    }
+
+    #[test]
+    fn a_slot_nobody_claims_is_freed_by_a_later_check() {
+        let a = access(Brake::default());
+        let now = Instant::now();
+        // Two checks pass, and their connections close before binding: nothing claims them.
+        assert_eq!(a.check(b"demo", b"demo", peer("127.0.0.1:2"), now), Ok(0));
+        assert_eq!(a.check(b"demo", b"demo", peer("127.0.0.1:3"), now), Ok(0));
+        assert_eq!(
+            a.check(b"demo", b"demo", peer("127.0.0.1:4"), now),
+            Err(Refusal::TooManyBinds)
+        );
+        // Later, their reservations are let go and the account can bind again.
+        let later = now + UNCLAIMED;
+        assert_eq!(a.check(b"demo", b"demo", peer("127.0.0.1:4"), later), Ok(0));
+        assert_eq!(a.binds(0), 1);
+        assert!(a.claim(peer("127.0.0.1:2")).is_none());
+        assert!(a.claim(peer("127.0.0.1:4")).is_some());
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! application's commands in, writes everything pending in one go, and sleeps until the
 //! session's next deadline (quinn's `ConnectionDriver`, for SMPP).
 //!
+//! A bind is checked on tokio's blocking pool while the loop goes on (the session refuses a
+//! second bind meanwhile), so a deliberately slow password hash stalls no other connection.
+//!
 //! Backpressure: reading stops while the write backlog is over its high-water mark or the
 //! application is not taking inbound requests, so a peer that reads nothing cannot grow our
 //! memory; a write that makes no progress for `write_timeout` closes the connection.
@@ -77,7 +80,9 @@ pub struct BoundInfo {
     pub peer: Option<std::net::SocketAddr>,
 }
 
-/// Decides on a bind: `Ok(system_id to answer with)` or the refusal status.
+/// Decides on a bind: `Ok(system_id to answer with)` or the refusal status. It runs on tokio's
+/// blocking pool, not on the connection's task: a password hash made to be slow (Argon2: tens
+/// of milliseconds) would otherwise stall every connection that shares the thread.
 pub type Authenticate = dyn Fn(&BindRequest) -> Result<Vec<u8>, CommandStatus> + Send + Sync;
 
 /// Everything the loop needs besides the socket and the session.
@@ -87,7 +92,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) incoming: mpsc::Sender<Incoming>,
     pub(crate) options: &'a DriverOptions,
     pub(crate) observer: Arc<dyn Observer>,
-    pub(crate) authenticate: Option<(&'a Authenticate, std::net::SocketAddr)>,
+    pub(crate) authenticate: Option<(Arc<Authenticate>, std::net::SocketAddr)>,
     pub(crate) bound: &'a watch::Sender<Option<BoundInfo>>,
 }
 
@@ -115,6 +120,7 @@ where
         reason: CloseReason::Local,
         bound_once: false,
         just_took_command: false,
+        checking: None,
         inbound_open: 0,
         connection: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         ctx,
@@ -177,6 +183,8 @@ where
         // select! evaluates every branch's expression, enabled or not: the one that clones a
         // sender is left to an async block, which does nothing until it is polled.
         let incoming = &s.ctx.incoming;
+        let is_checking = s.checking.is_some();
+        let checking = s.checking.as_mut().map(|(_, check)| check);
         let step = tokio::select! {
             biased;
             r = rd.read_buf(&mut s.rbuf), if can_read => Step::Read(r),
@@ -184,6 +192,7 @@ where
             c = s.ctx.commands.recv(), if can_take => Step::Command(c),
             permit = async { incoming.clone().reserve_owned().await }, if !s.overflow.is_empty() => Step::Deliver(permit.ok()),
             () = timer.as_mut(), if alarm.is_armed() => Step::Timer,
+            checked = async { match checking { Some(check) => check.await, None => std::future::pending().await } }, if is_checking => Step::Checked(checked.ok()),
         };
         now = Instant::now();
         match step {
@@ -219,6 +228,11 @@ where
                 // temporary error.
                 _ => s.overflow.clear(),
             },
+            Step::Checked(outcome) => {
+                if let Some((sequence, _)) = s.checking.take() {
+                    s.bind_checked(&mut session, sequence, outcome);
+                }
+            }
             Step::Timer => {
                 alarm.fired();
                 if s.stalled_since
@@ -285,8 +299,13 @@ enum Step {
     Wrote(std::io::Result<usize>),
     Command(Option<Command>),
     Deliver(Option<mpsc::OwnedPermit<Incoming>>),
+    /// A bind's check ended (`None`: it panicked).
+    Checked(Option<BindCheck>),
     Timer,
 }
+
+/// A bind request and what the application decided.
+type BindCheck = (BindRequest, Result<Vec<u8>, CommandStatus>);
 
 struct Loop<'a> {
     rbuf: BytesMut,
@@ -304,6 +323,8 @@ struct Loop<'a> {
     bound_once: bool,
     /// The last step took an application command (an answer, usually).
     just_took_command: bool,
+    /// A bind being authenticated on the blocking pool: its sequence number and the check.
+    checking: Option<(u32, tokio::task::JoinHandle<BindCheck>)>,
     /// Inbound requests handed to the application and not answered yet.
     inbound_open: usize,
     /// This connection's number, stamped on the answers to its inbound requests.
@@ -469,25 +490,21 @@ impl Loop<'_> {
                     sequence,
                     kind,
                     bind,
-                } => match self.ctx.authenticate {
+                } => match &self.ctx.authenticate {
                     Some((auth, peer)) => {
-                        let req = BindRequest { kind, bind, peer };
-                        match auth(&req) {
-                            Ok(system_id) => {
-                                if session.accept_bind(sequence, &system_id).is_ok() {
-                                    self.ctx.observer.bound();
-                                    self.bound_once = true;
-                                    let _ = self.ctx.bound.send(Some(BoundInfo {
-                                        kind,
-                                        system_id: req.bind.system_id.clone(),
-                                        peer: Some(peer),
-                                    }));
-                                }
-                            }
-                            Err(status) => {
-                                let _ = session.reject_bind(sequence, status);
-                            }
-                        }
+                        let req = BindRequest {
+                            kind,
+                            bind,
+                            peer: *peer,
+                        };
+                        let auth = auth.clone();
+                        // The session refuses a second bind while this one is pending
+                        // (ESME_RALYBND), so there is at most one check at a time.
+                        let check = tokio::task::spawn_blocking(move || {
+                            let decision = auth(&req);
+                            (req, decision)
+                        });
+                        self.checking = Some((sequence, check));
                     }
                     None => {
                         let _ = session.reject_bind(sequence, CommandStatus::INVCMDID);
@@ -508,6 +525,36 @@ impl Loop<'_> {
                     self.reason = reason;
                     let _ = self.ctx.bound.send(None);
                 }
+            }
+        }
+    }
+
+    /// Answers a bind once its check is done (the session may have closed meanwhile; then
+    /// the answer goes nowhere).
+    fn bind_checked(
+        &mut self,
+        session: &mut Session<Pending>,
+        sequence: u32,
+        outcome: Option<BindCheck>,
+    ) {
+        match outcome {
+            Some((req, Ok(system_id))) => {
+                if session.accept_bind(sequence, &system_id).is_ok() {
+                    self.ctx.observer.bound();
+                    self.bound_once = true;
+                    let _ = self.ctx.bound.send(Some(BoundInfo {
+                        kind: req.kind,
+                        system_id: req.bind.system_id.clone(),
+                        peer: Some(req.peer),
+                    }));
+                }
+            }
+            Some((_, Err(status))) => {
+                let _ = session.reject_bind(sequence, status);
+            }
+            None => {
+                tracing::error!("the bind check panicked; bind refused");
+                let _ = session.reject_bind(sequence, CommandStatus::SYSERR);
             }
         }
     }

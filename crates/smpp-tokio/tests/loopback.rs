@@ -13,6 +13,9 @@ use smpp_session::{BindKind, CloseReason};
 use smpp_tokio::*;
 use tokio::net::TcpListener;
 
+/// How long the test SMSC takes to check the bind of system_id "slow".
+const SLOW_CHECK: Duration = Duration::from_secs(2);
+
 /// How the test SMSC behaves.
 #[derive(Clone, Default)]
 struct Behaviour {
@@ -59,6 +62,11 @@ async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let auth: Arc<Authenticate> = Arc::new(|req: &BindRequest| {
+        if &req.bind.system_id[..] == b"slow" {
+            // A check as slow as a password hash can be made to be.
+            std::thread::sleep(SLOW_CHECK);
+            return Ok(b"TESTSMSC".to_vec());
+        }
         if &req.bind.system_id[..] == b"esme" && &req.bind.password[..] == b"pw" {
             Ok(b"TESTSMSC".to_vec())
         } else {
@@ -197,6 +205,36 @@ async fn submits_with_a_window_and_receipts_come_back() {
             .await;
         receipts += 1;
     }
+    esme.shutdown().await;
+}
+
+/// On one thread (a current-thread runtime: the SMSC and both ESMEs), a bind whose check takes
+/// seconds does not hold up the traffic of a connection that is bound already.
+#[tokio::test]
+async fn a_slow_bind_check_does_not_stall_other_connections() {
+    let addr = smsc(Behaviour::default()).await;
+    let (esme, _rx) = Esme::start(esme_config(&addr), Arc::new(NoObserver));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let mut slow_cfg = esme_config(&addr);
+    slow_cfg.system_id = "slow".into();
+    let (slow, _slow_rx) = Esme::start(slow_cfg, Arc::new(NoObserver));
+    // Submits one at a time while its bind is sent and checked: none waits for the check.
+    let mut slowest = Duration::ZERO;
+    for i in 0..40 {
+        let started = std::time::Instant::now();
+        let resp = esme.send(submit(i, false)).await.unwrap();
+        assert_eq!(resp.command_status, CommandStatus::OK);
+        slowest = slowest.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        slowest < SLOW_CHECK / 2,
+        "a submit waited {slowest:?} for another connection's bind check"
+    );
+    assert!(slow.bound().is_none(), "still being checked");
+    let info = slow.wait_bound(SLOW_CHECK * 3).await.unwrap();
+    assert_eq!(&info.system_id[..], b"TESTSMSC");
+    slow.shutdown().await;
     esme.shutdown().await;
 }
 
