@@ -299,7 +299,7 @@ enum Step {
     Wrote(std::io::Result<usize>),
     Command(Option<Command>),
     Deliver(Option<mpsc::OwnedPermit<Incoming>>),
-    /// A bind's check ended (`None`: it panicked).
+    /// A bind's check ended (`None`: it panicked, or the runtime is shutting down).
     Checked(Option<BindCheck>),
     Timer,
 }
@@ -553,7 +553,7 @@ impl Loop<'_> {
                 let _ = session.reject_bind(sequence, status);
             }
             None => {
-                tracing::error!("the bind check panicked; bind refused");
+                tracing::error!("the bind check did not finish (it panicked, or the runtime is stopping); bind refused");
                 let _ = session.reject_bind(sequence, CommandStatus::SYSERR);
             }
         }
