@@ -101,6 +101,32 @@ const DIRECT_WAIT: Duration = Duration::from_secs(1);
 /// connector that answered (for metrics).
 type Submitted = (CommandStatus, Option<Bytes>, Option<Arc<Connector>>);
 
+/// What [`Router::send`] made of a message: the customer's answer, and whether a carrier
+/// took it — true also when the router failed it afterwards (its record not stored: the
+/// customer gets ESME_RSYSERR, yet sending it again would text the person twice).
+struct Sent {
+    answer: Submitted,
+    taken: bool,
+}
+
+impl Sent {
+    /// `connector` answered `status` (not ESME_ROK), or could not take the message.
+    fn refused(status: CommandStatus, connector: &Arc<Connector>) -> Self {
+        Sent {
+            answer: (status, None, Some(connector.clone())),
+            taken: false,
+        }
+    }
+
+    /// `connector` took the message, but the router could not keep its side of it.
+    fn failed_after_taken(connector: &Arc<Connector>) -> Self {
+        Sent {
+            answer: (CommandStatus::SYSERR, None, Some(connector.clone())),
+            taken: true,
+        }
+    }
+}
+
 /// A connector's orphan task: its wake-up, and whether receipts are parked.
 type Orphans = (Arc<Notify>, Arc<AtomicBool>);
 
@@ -569,6 +595,7 @@ impl Router {
             &tables, account, index, sm, outgoing, &route, None, deadline,
         )
         .await
+        .answer
     }
 
     /// Holds a marketing message for the recipient's daytime; the answer for the customer,
@@ -620,7 +647,7 @@ impl Router {
         route: &Resolved<'_>,
         id: Option<MessageId>,
         deadline: Instant,
-    ) -> Submitted {
+    ) -> Sent {
         let wants_receipt = outgoing.registered_delivery.wants_receipt();
         let (part, parts, sticky) = concat_of(sm, &account.system_id);
         let mut status = CommandStatus::SUBMITFAIL;
@@ -638,17 +665,17 @@ impl Router {
                     continue;
                 }
                 Err(SubmitError::Throttled) => {
-                    return (CommandStatus::THROTTLED, None, Some(connector.clone()))
+                    return Sent::refused(CommandStatus::THROTTLED, connector)
                 }
                 Err(SubmitError::Timeout | SubmitError::Invalid(_)) => {
-                    return (CommandStatus::SUBMITFAIL, None, Some(connector.clone()))
+                    return Sent::refused(CommandStatus::SUBMITFAIL, connector)
                 }
             };
             if answer.command_status != CommandStatus::OK {
-                return (answer.command_status, None, Some(connector.clone()));
+                return Sent::refused(answer.command_status, connector);
             }
             let Body::SubmitSmResp(resp) = answer.body else {
-                return (CommandStatus::SYSERR, None, Some(connector.clone()));
+                return Sent::failed_after_taken(connector);
             };
             let id = id.unwrap_or_else(|| self.ids.next());
             if let (Some(i), Ok(mut c)) = (index, self.conversations.lock()) {
@@ -678,15 +705,21 @@ impl Router {
                 {
                     // Without the record its receipt could not find its way back: no ack.
                     tracing::error!(error = %e, "correlation record not stored");
-                    return (CommandStatus::SYSERR, None, Some(connector.clone()));
+                    return Sent::failed_after_taken(connector);
                 }
                 self.record_landed(&record.key);
             }
             let mut buf = IdBuf::default();
             let rendered = Bytes::copy_from_slice(id.render(account.id_format, &mut buf));
-            return (CommandStatus::OK, Some(rendered), Some(connector.clone()));
+            return Sent {
+                answer: (CommandStatus::OK, Some(rendered), Some(connector.clone())),
+                taken: true,
+            };
         }
-        (status, None, None)
+        Sent {
+            answer: (status, None, None),
+            taken: false,
+        }
     }
 
     // ---- held marketing -----------------------------------------------------------------
@@ -772,14 +805,17 @@ impl Router {
             source: &sm.source.addr,
             service_type: &sm.service_type,
         };
-        let status = match tables.routes.resolve(&msg) {
-            None => CommandStatus::INVDSTADR,
+        let (status, taken) = match tables.routes.resolve(&msg) {
+            None => (CommandStatus::INVDSTADR, false),
             Some(route) if !self.gate.still_wanted(account, &route.rule.consent, sm) => {
-                account.consent.refuse_status
+                (account.consent.refuse_status, false)
             }
             Some(route) => {
                 let deadline = now_instant() + tables.smpp.response_budget;
-                let (status, _, connector) = self
+                let Sent {
+                    answer: (status, _, connector),
+                    taken,
+                } = self
                     .send(
                         &tables,
                         account,
@@ -793,10 +829,10 @@ impl Router {
                     .await;
                 let connector = connector.as_ref().map_or("", |c| c.name());
                 self.metrics.submit(&account.system_id, connector, status);
-                status
+                (status, taken)
             }
         };
-        let outcome = release_outcome(status);
+        let outcome = release_outcome(status, taken);
         if outcome == Release::Sent {
             if status != CommandStatus::OK {
                 tracing::error!(account = %account.system_id, status = ?status,
@@ -1586,16 +1622,20 @@ enum Release {
     Refused,
 }
 
-fn release_outcome(status: CommandStatus) -> Release {
-    match status {
-        CommandStatus::OK => Release::Sent,
-        // `Router::send` answers SYSERR only after the carrier said OK (the record could not
+fn release_outcome(status: CommandStatus, taken: bool) -> Release {
+    if taken {
+        // A carrier has it, even if `Router::send` failed it afterwards (its record could not
         // be stored, or the answer was not a submit_sm_resp): another try would text the
         // person twice.
-        CommandStatus::SYSERR => Release::Sent,
+        return Release::Sent;
+    }
+    match status {
+        CommandStatus::OK => Release::Sent,
+        // A carrier's own ESME_RSYSERR is a refusal for now, like the others here.
         CommandStatus::THROTTLED
         | CommandStatus::MSGQFUL
         | CommandStatus::SUBMITFAIL
+        | CommandStatus::SYSERR
         | CommandStatus::X_T_APPN => Release::TryAgain,
         _ => Release::Refused,
     }
@@ -1756,20 +1796,22 @@ mod tests {
     use super::*;
 
     /// A held message the carrier took is never sent again, even when its record could not
-    /// be stored; temporary refusals are tried again; the rest are final.
+    /// be stored; temporary refusals (a carrier's own ESME_RSYSERR among them) are tried
+    /// again; the rest are final.
     #[test]
     fn a_release_is_retried_only_when_the_carrier_did_not_take_it() {
-        for (status, want) in [
-            (CommandStatus::OK, Release::Sent),
-            (CommandStatus::SYSERR, Release::Sent),
-            (CommandStatus::THROTTLED, Release::TryAgain),
-            (CommandStatus::MSGQFUL, Release::TryAgain),
-            (CommandStatus::SUBMITFAIL, Release::TryAgain),
-            (CommandStatus::X_T_APPN, Release::TryAgain),
-            (CommandStatus::INVDSTADR, Release::Refused),
-            (CommandStatus::X_R_APPN, Release::Refused),
+        for (status, taken, want) in [
+            (CommandStatus::OK, true, Release::Sent),
+            (CommandStatus::SYSERR, true, Release::Sent),
+            (CommandStatus::SYSERR, false, Release::TryAgain),
+            (CommandStatus::THROTTLED, false, Release::TryAgain),
+            (CommandStatus::MSGQFUL, false, Release::TryAgain),
+            (CommandStatus::SUBMITFAIL, false, Release::TryAgain),
+            (CommandStatus::X_T_APPN, false, Release::TryAgain),
+            (CommandStatus::INVDSTADR, false, Release::Refused),
+            (CommandStatus::X_R_APPN, false, Release::Refused),
         ] {
-            assert_eq!(release_outcome(status), want, "{status:?}");
+            assert_eq!(release_outcome(status, taken), want, "{status:?} {taken}");
         }
     }
 }
