@@ -58,7 +58,8 @@ struct Args {
     /// Wait this many milliseconds before answering each submit.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     resp_delay_ms: u64,
-    /// MO messages per second, from numbers the ESMEs have texted.
+    /// MO messages per second, each a reply in one of the last 10,000 distinct conversations the
+    /// ESMEs started (phone and sender number), all equally likely.
     #[arg(long, value_name = "R", default_value_t = 0.0)]
     mo_rate: f64,
     /// Texts of MO messages.

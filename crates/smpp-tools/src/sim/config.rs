@@ -192,7 +192,8 @@ pub struct SimConfig {
     pub silent: bool,
     /// Wait this long before answering each submit.
     pub resp_delay: Duration,
-    /// Mobile-originated messages per second (0: none).
+    /// Mobile-originated messages per second (0: none), each a reply in a conversation an ESME
+    /// started; every distinct conversation is as likely as any other.
     pub mo_rate: f64,
     /// Texts MO messages carry.
     pub mo_texts: Vec<String>,

@@ -24,12 +24,13 @@
 //! driver; this module decides how each submit is answered and what is sent back.
 
 mod config;
+mod conversations;
 mod counts;
 mod ids;
 mod outbox;
 mod scheduler;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -53,6 +54,7 @@ use tokio::time::Instant;
 pub use config::{tls_acceptor, Account, DlrMix, IdFormat, MsRange, SimConfig, Status};
 pub use counts::SimCounts;
 
+use conversations::Conversations;
 use counts::Counters;
 use ids::IdGen;
 use outbox::{Kind, Outboxes, Outgoing};
@@ -88,7 +90,7 @@ impl Sim {
             outboxes: outboxes.clone(),
             scheduler: scheduler.clone(),
             throttle: Mutex::new((Instant::now(), 0)),
-            conversations: Mutex::new(VecDeque::new()),
+            conversations: Mutex::new(Conversations::new(CONVERSATIONS)),
             links: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
             config,
@@ -184,14 +186,6 @@ impl Drop for SimHandle {
     }
 }
 
-/// A recipient someone has texted, for MO replies.
-#[derive(Debug, Clone)]
-struct Conversation {
-    system_id: Bytes,
-    phone: Address,
-    sender: Address,
-}
-
 struct Shared {
     config: SimConfig,
     counts: Arc<Counters>,
@@ -200,7 +194,7 @@ struct Shared {
     scheduler: Arc<Scheduler>,
     /// Start of the current second and submits accepted in it (`--throttle-tps`).
     throttle: Mutex<(Instant, u32)>,
-    conversations: Mutex<VecDeque<Conversation>>,
+    conversations: Mutex<Conversations>,
     /// Every open connection, to unbind at shutdown.
     links: Mutex<HashMap<u64, Link>>,
     next_conn: AtomicU64,
@@ -264,15 +258,7 @@ impl Shared {
         if self.config.mo_rate <= 0.0 {
             return;
         }
-        let mut c = lock(&self.conversations);
-        if c.len() >= CONVERSATIONS {
-            c.pop_front();
-        }
-        c.push_back(Conversation {
-            system_id: system_id.clone(),
-            phone: phone.clone(),
-            sender: sender.clone(),
-        });
+        lock(&self.conversations).remember(system_id, phone, sender);
     }
 }
 
@@ -648,15 +634,10 @@ async fn mo_loop(shared: Arc<Shared>) {
         owed += per_tick;
         while owed >= 1.0 {
             owed -= 1.0;
-            let conv = {
-                let c = lock(&shared.conversations);
-                if c.is_empty() {
-                    owed = 0.0;
-                    break;
-                }
-                c.get(fastrand::usize(..c.len())).cloned()
+            let Some(conv) = lock(&shared.conversations).pick() else {
+                owed = 0.0;
+                break;
             };
-            let Some(conv) = conv else { break };
             let text = if cfg.mo_texts.is_empty() {
                 "hello"
             } else {
