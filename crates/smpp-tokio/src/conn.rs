@@ -85,6 +85,15 @@ pub struct BoundInfo {
 /// of milliseconds) would otherwise stall every connection that shares the thread.
 pub type Authenticate = dyn Fn(&BindRequest) -> Result<Vec<u8>, CommandStatus> + Send + Sync;
 
+/// How a server's connections check binds: the check, and the permits that bound how many run
+/// at once. A memory-hard hash (Argon2 as configured here: 19 MiB a check) times a burst of
+/// simultaneous binds would otherwise be unbounded memory; past the permits, a check waits.
+#[derive(Clone)]
+pub(crate) struct BindChecks {
+    pub(crate) authenticate: Arc<Authenticate>,
+    pub(crate) permits: Arc<tokio::sync::Semaphore>,
+}
+
 /// Everything the loop needs besides the socket and the session.
 pub(crate) struct Ctx<'a> {
     pub(crate) commands: &'a mut mpsc::Receiver<Command>,
@@ -92,7 +101,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) incoming: mpsc::Sender<Incoming>,
     pub(crate) options: &'a DriverOptions,
     pub(crate) observer: Arc<dyn Observer>,
-    pub(crate) authenticate: Option<(Arc<Authenticate>, std::net::SocketAddr)>,
+    pub(crate) authenticate: Option<(BindChecks, std::net::SocketAddr)>,
     pub(crate) bound: &'a watch::Sender<Option<BoundInfo>>,
 }
 
@@ -192,7 +201,7 @@ where
             c = s.ctx.commands.recv(), if can_take => Step::Command(c),
             permit = async { incoming.clone().reserve_owned().await }, if !s.overflow.is_empty() => Step::Deliver(permit.ok()),
             () = timer.as_mut(), if alarm.is_armed() => Step::Timer,
-            checked = async { match checking { Some(check) => check.await, None => std::future::pending().await } }, if is_checking => Step::Checked(checked.ok()),
+            checked = async { match checking { Some(check) => check.await, None => std::future::pending().await } }, if is_checking => Step::Checked(checked.ok().flatten()),
         };
         now = Instant::now();
         match step {
@@ -244,6 +253,10 @@ where
                 }
             }
         }
+    }
+    // A check still waiting for a permit is not worth its hash any more.
+    if let Some((_, check)) = s.checking.take() {
+        check.abort();
     }
     // Flush what is left (an unbind_resp, a generic_nack) briefly, then report.
     if !session.pending_transmit().is_empty() {
@@ -324,7 +337,7 @@ struct Loop<'a> {
     /// The last step took an application command (an answer, usually).
     just_took_command: bool,
     /// A bind being authenticated on the blocking pool: its sequence number and the check.
-    checking: Option<(u32, tokio::task::JoinHandle<BindCheck>)>,
+    checking: Option<(u32, tokio::task::JoinHandle<Option<BindCheck>>)>,
     /// Inbound requests handed to the application and not answered yet.
     inbound_open: usize,
     /// This connection's number, stamped on the answers to its inbound requests.
@@ -497,12 +510,22 @@ impl Loop<'_> {
                             bind,
                             peer: *peer,
                         };
-                        let auth = auth.clone();
+                        let BindChecks {
+                            authenticate,
+                            permits,
+                        } = auth.clone();
                         // The session refuses a second bind while this one is pending
-                        // (ESME_RALYBND), so there is at most one check at a time.
-                        let check = tokio::task::spawn_blocking(move || {
-                            let decision = auth(&req);
-                            (req, decision)
+                        // (ESME_RALYBND), so there is at most one check per connection; the
+                        // permits bound them over all connections.
+                        let check = tokio::spawn(async move {
+                            let permit = permits.acquire_owned().await.ok();
+                            tokio::task::spawn_blocking(move || {
+                                let decision = authenticate(&req);
+                                drop(permit);
+                                (req, decision)
+                            })
+                            .await
+                            .ok()
                         });
                         self.checking = Some((sequence, check));
                     }

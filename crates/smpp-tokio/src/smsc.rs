@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-use crate::conn::{run, Authenticate, BoundInfo, Ctx, DriverOptions};
+use crate::conn::{run, Authenticate, BindChecks, BoundInfo, Ctx, DriverOptions};
 use crate::link::{Incoming, Link};
 use crate::Observer;
 use tracing::Instrument;
@@ -32,12 +32,16 @@ pub struct SmscConfig {
     pub tls: Option<TlsAcceptor>,
     /// Inbound requests buffered per connection before reading pauses.
     pub incoming_capacity: usize,
+    /// Most bind checks running at once over all connections (each may hold a memory-hard
+    /// hash's memory); more wait their turn.
+    pub max_bind_checks: usize,
 }
 
 impl std::fmt::Debug for SmscConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SmscConfig")
             .field("max_connections", &self.max_connections)
+            .field("max_bind_checks", &self.max_bind_checks)
             .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
@@ -51,6 +55,7 @@ impl Default for SmscConfig {
             max_connections: 1024,
             tls: None,
             incoming_capacity: 1024,
+            max_bind_checks: std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
 }
@@ -83,6 +88,10 @@ pub async fn serve(
     config.session.role = Role::Smsc;
     let config = Arc::new(config);
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let checks = BindChecks {
+        authenticate,
+        permits: Arc::new(Semaphore::new(config.max_bind_checks.max(1))),
+    };
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -110,7 +119,7 @@ pub async fn serve(
             peer,
         });
         let config = config.clone();
-        let authenticate = authenticate.clone();
+        let checks = checks.clone();
         let observer = observer.clone();
         // One span per connection, inside the caller's (so the server's) span.
         let span = tracing::info_span!("smsc_connection", %peer);
@@ -122,7 +131,7 @@ pub async fn serve(
                     tcp,
                     peer,
                     &config,
-                    authenticate,
+                    checks,
                     &mut commands,
                     link,
                     incoming_tx,
@@ -149,7 +158,7 @@ async fn serve_one(
     tcp: TcpStream,
     peer: SocketAddr,
     config: &SmscConfig,
-    authenticate: Arc<Authenticate>,
+    checks: BindChecks,
     commands: &mut mpsc::Receiver<crate::link::Command>,
     link: Link,
     incoming: mpsc::Sender<Incoming>,
@@ -163,7 +172,7 @@ async fn serve_one(
         incoming,
         options: &config.driver,
         observer,
-        authenticate: Some((authenticate, peer)),
+        authenticate: Some((checks, peer)),
         bound,
     };
     let (reason, _) = match &config.tls {

@@ -238,6 +238,52 @@ async fn a_slow_bind_check_does_not_stall_other_connections() {
     esme.shutdown().await;
 }
 
+/// Bind checks run side by side up to `max_bind_checks` over all connections, and never more:
+/// each may hold a memory-hard hash's memory, so a burst of binds must not multiply it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_checks_at_once_are_bounded_over_all_connections() {
+    const BINDS: usize = 6;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (r, m) = (running.clone(), most.clone());
+    let auth: Arc<Authenticate> = Arc::new(move |_: &BindRequest| {
+        m.fetch_max(r.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+        // Each check lasts until more than two have run at once, or half a second: unbounded,
+        // the burst below would take them all at once.
+        let until = std::time::Instant::now() + Duration::from_millis(500);
+        while m.load(Ordering::SeqCst) <= 2 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        r.fetch_sub(1, Ordering::SeqCst);
+        Ok(b"TESTSMSC".to_vec())
+    });
+    let on_connection = |mut conn: Connection| {
+        tokio::spawn(async move { while conn.incoming.recv().await.is_some() {} });
+    };
+    let config = SmscConfig {
+        max_bind_checks: 2,
+        ..SmscConfig::default()
+    };
+    tokio::spawn(serve(
+        listener,
+        config,
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    let esmes: Vec<_> = (0..BINDS)
+        .map(|_| Esme::start(esme_config(&addr), Arc::new(NoObserver)))
+        .collect();
+    for (esme, _) in &esmes {
+        esme.wait_bound(Duration::from_secs(10)).await.unwrap();
+    }
+    assert_eq!(most.load(Ordering::SeqCst), 2, "checks at once");
+    for (esme, _) in esmes {
+        esme.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn a_wrong_password_is_refused_and_backs_off() {
     let addr = smsc(Behaviour::default()).await;
