@@ -1566,9 +1566,9 @@ enum Delivered {
 
 impl Delivered {
     /// The customer's answer (`None`: none came, or the connection was lost) read as an
-    /// experienced gateway reads it: throttling, a full queue, a temporary application error
-    /// or a system error ask for another try; any other error status is the customer's final
-    /// word on this PDU.
+    /// experienced gateway reads it: throttling, a full queue, a temporary application error,
+    /// a system error or a bind state error (the bind was going away as it came) ask for
+    /// another try; any other error status is the customer's final word on this PDU.
     fn of(status: Option<CommandStatus>) -> Self {
         match status {
             Some(CommandStatus::OK) => Delivered::Taken,
@@ -1577,7 +1577,8 @@ impl Delivered {
                 CommandStatus::THROTTLED
                 | CommandStatus::MSGQFUL
                 | CommandStatus::X_T_APPN
-                | CommandStatus::SYSERR,
+                | CommandStatus::SYSERR
+                | CommandStatus::INVBNDSTS,
             ) => Delivered::Again,
             Some(other) => Delivered::RefusedForGood(other),
         }
@@ -1812,6 +1813,31 @@ mod tests {
             (CommandStatus::X_R_APPN, false, Release::Refused),
         ] {
             assert_eq!(release_outcome(status, taken), want, "{status:?} {taken}");
+        }
+    }
+
+    /// A queued receipt or MO leaves the queue when the customer took it or refused it for
+    /// good; a customer that was unbinding, busy or failing gets it again later.
+    #[test]
+    fn a_queued_entry_stays_unless_taken_or_refused_for_good() {
+        for (status, want) in [
+            (Some(CommandStatus::OK), Delivered::Taken),
+            (None, Delivered::Again),
+            (Some(CommandStatus::INVBNDSTS), Delivered::Again),
+            (Some(CommandStatus::THROTTLED), Delivered::Again),
+            (Some(CommandStatus::MSGQFUL), Delivered::Again),
+            (Some(CommandStatus::X_T_APPN), Delivered::Again),
+            (Some(CommandStatus::SYSERR), Delivered::Again),
+            (
+                Some(CommandStatus::X_P_APPN),
+                Delivered::RefusedForGood(CommandStatus::X_P_APPN),
+            ),
+            (
+                Some(CommandStatus::X_R_APPN),
+                Delivered::RefusedForGood(CommandStatus::X_R_APPN),
+            ),
+        ] {
+            assert_eq!(Delivered::of(status), want, "{status:?}");
         }
     }
 }
