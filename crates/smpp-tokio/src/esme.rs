@@ -30,7 +30,7 @@ use crate::{Error, Observer};
 pub struct Backoff {
     /// The first delay.
     pub initial: Duration,
-    /// The longest delay.
+    /// The longest delay; a bind that lasted this long starts the delays again from the first.
     pub max: Duration,
 }
 
@@ -273,6 +273,7 @@ async fn supervise(
     while !stopping.load(Ordering::SeqCst) {
         let mut was_bound = false;
         let mut refused = false;
+        let started = Instant::now();
         match connect(&config).await {
             Ok(stream) => {
                 let now = Instant::now().into_std();
@@ -311,7 +312,11 @@ async fn supervise(
         if stopping.load(Ordering::SeqCst) {
             break;
         }
-        attempt = if was_bound { 0 } else { attempt + 1 };
+        // Only a bind that lasted starts the count again: a peer that accepts the bind and
+        // drops it at once (a session limit, a licence check) is a failed attempt, or the
+        // link would rebind at the first delay for ever.
+        let lasted = was_bound && started.elapsed() >= config.backoff.max;
+        attempt = if lasted { 0 } else { attempt + 1 };
         // A refused bind backs off at least as long as a failed connect: no storms.
         let delay = config
             .backoff

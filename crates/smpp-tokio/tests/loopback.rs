@@ -284,6 +284,46 @@ async fn bind_checks_at_once_are_bounded_over_all_connections() {
     }
 }
 
+/// A peer that accepts the bind and drops it at once is backed off like a refusal: the delays
+/// double (50, 100, 200, 400 ms… give at most six binds in 1.5 s) instead of rebinding at the
+/// first delay for ever (about thirty).
+#[tokio::test]
+async fn a_bind_dropped_at_once_backs_off() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let binds = Arc::new(AtomicUsize::new(0));
+    let counted = binds.clone();
+    let auth: Arc<Authenticate> = Arc::new(move |_: &BindRequest| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        Ok(b"TESTSMSC".to_vec())
+    });
+    let on_connection = |mut conn: Connection| {
+        tokio::spawn(async move {
+            if conn.bound.wait_for(Option::is_some).await.is_ok() {
+                conn.link.unbind().await;
+            }
+            while conn.incoming.recv().await.is_some() {}
+        });
+    };
+    tokio::spawn(serve(
+        listener,
+        SmscConfig::default(),
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    let mut cfg = esme_config(&addr);
+    cfg.backoff = Backoff {
+        initial: Duration::from_millis(50),
+        max: Duration::from_secs(2),
+    };
+    let (esme, _rx) = Esme::start(cfg, Arc::new(NoObserver));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    esme.shutdown().await;
+    let n = binds.load(Ordering::SeqCst);
+    assert!((2..=6).contains(&n), "{n} binds in 1.5 s");
+}
+
 #[tokio::test]
 async fn a_wrong_password_is_refused_and_backs_off() {
     let addr = smsc(Behaviour::default()).await;
