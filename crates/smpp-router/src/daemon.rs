@@ -199,10 +199,11 @@ impl Daemon {
     /// Stops accepting, unbinds customers, drains, stops carriers and closes the store.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        self.router.unbind_customers().await;
-        // Requests in flight upstream finish (or time out) within the drain deadline; then the
-        // carrier binds are unbound.
+        // Customers get the answers to what they sent before their unbind; requests in flight
+        // upstream finish (or time out) within the drain deadline; then the carrier binds are
+        // unbound.
         let deadline = tokio::time::Instant::now() + DRAIN;
+        self.router.unbind_customers(deadline).await;
         for connector in self.router.take_connectors() {
             let mut connector = connector;
             let owned = loop {

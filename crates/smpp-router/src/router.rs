@@ -29,7 +29,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -176,6 +176,26 @@ pub struct Router {
     doomed: Mutex<Vec<CorrelationKey>>,
     /// Wakes the deleter early when `doomed` is large.
     doomed_full: Arc<Notify>,
+    /// Shutting down: new submits are refused (ESME_RTHROTTLED), those in flight finish.
+    stopping: AtomicBool,
+    /// Customer submits being handled now, over all connections.
+    submits_running: AtomicUsize,
+}
+
+/// Counts a customer submit as running for as long as it lives (see [`Router::unbind_customers`]).
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Running(counter)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for Router {
@@ -219,6 +239,8 @@ impl Router {
             orphans: Mutex::new(HashMap::new()),
             doomed: Mutex::new(Vec::new()),
             doomed_full: Arc::new(Notify::new()),
+            stopping: AtomicBool::new(false),
+            submits_running: AtomicUsize::new(0),
             conversations: Mutex::new(Conversations::new(
                 config.mo.conversation_window,
                 CONVERSATIONS,
@@ -400,7 +422,16 @@ impl Router {
     }
 
     /// Unbinds every customer connection (at shutdown).
-    pub async fn unbind_customers(&self) {
+    /// Unbinds every customer, once the submits in flight have their answers (or `deadline`
+    /// passed): a customer whose unbind came first would never see those answers, would send
+    /// the messages again, and the people would get them twice. From the call on, new submits
+    /// are answered ESME_RTHROTTLED (not taken: the customer sends them again later, to a node
+    /// that is up).
+    pub async fn unbind_customers(&self, deadline: Instant) {
+        self.stopping.store(true, Ordering::SeqCst);
+        while self.submits_running.load(Ordering::SeqCst) > 0 && now_instant() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let links: Vec<Link> = self
             .customers
             .lock()
@@ -509,7 +540,11 @@ impl Router {
 
     async fn handle_request(&self, account: &Account, inc: Incoming) {
         match &inc.pdu.body {
+            Body::SubmitSm(_) if self.stopping.load(Ordering::SeqCst) => {
+                inc.responder.respond_status(CommandStatus::THROTTLED).await;
+            }
             Body::SubmitSm(sm) => {
+                let _running = Running::new(&self.submits_running);
                 let started = now_instant();
                 let (status, id, connector) = self.submit(account, sm, started).await;
                 let connector = connector.as_ref().map_or("", |c| c.name());

@@ -379,6 +379,46 @@ async fn binds_are_refused_for_a_wrong_password_a_foreign_address_and_too_many()
     d.shutdown().await;
 }
 
+/// A shutdown answers the submits in flight before it unbinds the customer (who would
+/// otherwise send them again: the person texted twice), and refuses new ones for later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_answers_the_submits_in_flight_before_the_unbind() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = SimConfig {
+        resp_delay: Duration::from_millis(800),
+        ..SimConfig::default()
+    };
+    let (a, b) = (sim(slow).await, sim(SimConfig::default()).await);
+    let routes = "[[routes]]\nconnector = \"a\"\n";
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
+    let mut c = EsmeConfig::new(d.smpp_addr.to_string(), "demo", "demo");
+    c.driver.max_throttle_retries = 0;
+    let (demo, _) = Esme::start(c, Arc::new(NoObserver));
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let send = |i: u32| {
+        let link = demo.link().clone();
+        tokio::spawn(async move {
+            match link.send(submit(i, "ACME", true)).await {
+                Ok(r) => Ok(r.command_status),
+                Err(smpp_tokio::Error::Throttled(_)) => Ok(CommandStatus::THROTTLED),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    };
+    let in_flight: Vec<_> = (0..10).map(send).collect();
+    // The carrier holds them for 800 ms; the shutdown starts meanwhile.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = tokio::spawn(d.shutdown());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let late = send(10).await.unwrap();
+    for s in in_flight {
+        assert_eq!(s.await.unwrap(), Ok(CommandStatus::OK));
+    }
+    assert_eq!(late, Ok(CommandStatus::THROTTLED));
+    stopping.await.unwrap();
+    demo.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_route_a_full_queue_and_the_tps_limit_get_their_statuses() {
     let dir = tempfile::tempdir().unwrap();
