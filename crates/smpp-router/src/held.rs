@@ -138,6 +138,10 @@ pub struct Held {
     clock: Arc<Clock>,
     minutes: Mutex<BTreeMap<u64, Minute>>,
     policy: QueuePolicy,
+    /// Written for the whole of [`Held::recover`], read for the whole of a hold: a recovery
+    /// that read a new minute's index entry before its message had landed would take the
+    /// minute for empty and remove the entry, and the next restart would forget the minute.
+    recovering: tokio::sync::RwLock<()>,
 }
 
 impl std::fmt::Debug for Held {
@@ -172,6 +176,7 @@ impl Held {
                 max_len: max_per_minute,
                 ttl,
             },
+            recovering: tokio::sync::RwLock::new(()),
         }
     }
 
@@ -185,6 +190,7 @@ impl Held {
     /// # Errors
     /// The store's error.
     pub async fn recover(&self) -> Result<u64, StoreError> {
+        let _recovering = self.recovering.write().await;
         let entries = self.store.peek_pending(INDEX, INDEX_MAX).await?;
         let mut found: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         let mut unreadable = Vec::new();
@@ -221,6 +227,7 @@ impl Held {
     /// store's refusal.
     pub async fn hold(&self, until: SystemTime, message: &HeldMessage) -> Result<(), HoldError> {
         let payload = message.encode().ok_or(HoldError::Unencodable)?;
+        let _recovered = self.recovering.read().await;
         let minute = millis(until).div_ceil(60_000) * 60_000;
         let index = {
             let mut m = self.lock();
@@ -379,6 +386,116 @@ mod tests {
             )
             .unwrap(),
         )
+    }
+
+    /// A store whose index peeks wait 100 ms and whose held-message appends wait 300 ms
+    /// before they start: a recovery then reads a new minute's index entry before the
+    /// message it indexes has landed, unless holds wait for the recovery.
+    struct Lagging(Arc<dyn Store>);
+
+    impl Store for Lagging {
+        fn put_correlations<'a>(
+            &'a self,
+            records: &'a [smpp_store::Correlation],
+        ) -> smpp_store::StoreFuture<'a, ()> {
+            self.0.put_correlations(records)
+        }
+        fn get_correlations<'a>(
+            &'a self,
+            keys: &'a [smpp_store::CorrelationKey],
+        ) -> smpp_store::StoreFuture<'a, Vec<Option<smpp_store::Correlation>>> {
+            self.0.get_correlations(keys)
+        }
+        fn delete_correlations<'a>(
+            &'a self,
+            keys: &'a [smpp_store::CorrelationKey],
+        ) -> smpp_store::StoreFuture<'a, ()> {
+            self.0.delete_correlations(keys)
+        }
+        fn expire_correlations(
+            &self,
+            now: SystemTime,
+            limit: usize,
+        ) -> smpp_store::StoreFuture<'_, usize> {
+            self.0.expire_correlations(now, limit)
+        }
+        fn append_pending<'a>(
+            &'a self,
+            account: &'a str,
+            payloads: &'a [Bytes],
+            now: SystemTime,
+            policy: QueuePolicy,
+        ) -> smpp_store::StoreFuture<'a, std::ops::Range<u64>> {
+            Box::pin(async move {
+                if account.starts_with("held/") {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                self.0.append_pending(account, payloads, now, policy).await
+            })
+        }
+        fn peek_pending<'a>(
+            &'a self,
+            account: &'a str,
+            max: usize,
+        ) -> smpp_store::StoreFuture<'a, Vec<PendingEntry>> {
+            Box::pin(async move {
+                if account == INDEX {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                self.0.peek_pending(account, max).await
+            })
+        }
+        fn ack_pending<'a>(
+            &'a self,
+            account: &'a str,
+            seqs: &'a [u64],
+        ) -> smpp_store::StoreFuture<'a, usize> {
+            self.0.ack_pending(account, seqs)
+        }
+        fn pending_len<'a>(&'a self, account: &'a str) -> smpp_store::StoreFuture<'a, u64> {
+            self.0.pending_len(account)
+        }
+        fn expire_pending(
+            &self,
+            now: SystemTime,
+            limit: usize,
+        ) -> smpp_store::StoreFuture<'_, usize> {
+            self.0.expire_pending(now, limit)
+        }
+    }
+
+    /// A message held while the start's recovery runs is still found after the next restart.
+    #[tokio::test]
+    async fn a_hold_during_the_recovery_keeps_its_index_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(Clock::system());
+        let at = clock.now() + Duration::from_secs(3600);
+        {
+            let held = Arc::new(Held::new(
+                Arc::new(Lagging(open(dir.path()))),
+                clock.clone(),
+                1000,
+                Duration::from_secs(86400),
+            ));
+            let recovery = tokio::spawn({
+                let held = held.clone();
+                async move { held.recover().await.unwrap() }
+            });
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            held.hold(at, &message(1)).await.unwrap();
+            assert_eq!(recovery.await.unwrap(), 0);
+        }
+        let held = Held::new(
+            open(dir.path()),
+            clock.clone(),
+            1000,
+            Duration::from_secs(86400),
+        );
+        assert_eq!(
+            held.recover().await.unwrap(),
+            1,
+            "the held message's minute is known"
+        );
     }
 
     #[test]
