@@ -1051,7 +1051,12 @@ impl Router {
                 continue;
             }
             if parked {
-                self.orphans(connector).1.store(true, Ordering::Release);
+                // Woken too, not just flagged: the record may have landed while this receipt
+                // was being parked (its landing saw no flag then), and a final receipt
+                // following soon after would get the record deleted before the next tick.
+                let (notify, flag) = self.orphans(connector);
+                flag.store(true, Ordering::Release);
+                notify.notify_one();
             } else {
                 self.wake(queue).notify_one();
             }
