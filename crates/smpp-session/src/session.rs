@@ -191,6 +191,10 @@ pub struct Session<T> {
     sequence: Sequence,
     window: Window<T>,
     app_outstanding: usize,
+    /// The peer's requests handed to the application and not answered by it yet.
+    inbound_open: usize,
+    /// The peer's unbind, waiting for those answers (see [`Session::handle_frame`]).
+    peer_unbind: Option<u32>,
     keepalive_outstanding: bool,
     timers: [Option<Instant>; 4],
     out: BytesMut,
@@ -206,6 +210,8 @@ impl<T> Session<T> {
             state: State::Open,
             sequence: Sequence::default(),
             app_outstanding: 0,
+            inbound_open: 0,
+            peer_unbind: None,
             keepalive_outstanding: false,
             timers: [None; 4],
             out: BytesMut::with_capacity(16 * 1024),
@@ -274,7 +280,7 @@ impl<T> Session<T> {
                 if pdu.command_id().is_response() {
                     self.on_response(now, pdu);
                 } else {
-                    self.on_request(pdu);
+                    self.on_request(now, pdu);
                 }
             }
             Err(bad) => self.on_malformed(bad),
@@ -308,7 +314,15 @@ impl<T> Session<T> {
                 match timer {
                     Timer::Keepalive => self.send_keepalive(now),
                     Timer::Bind => self.close(CloseReason::BindTimeout),
-                    Timer::Unbind => self.close(CloseReason::UnbindTimeout),
+                    Timer::Unbind => match self.peer_unbind.take() {
+                        // The application did not answer everything in time: the peer's
+                        // unbind is answered now, and what is left unanswered is lost.
+                        Some(seq) => {
+                            self.answer(seq, CommandId::UNBIND, CommandStatus::OK);
+                            self.close(CloseReason::Unbound);
+                        }
+                        None => self.close(CloseReason::UnbindTimeout),
+                    },
                     Timer::Idle => self.close(CloseReason::IdleTimeout),
                 }
             }
@@ -515,12 +529,32 @@ impl<T> Session<T> {
         if self.state == State::Closed {
             return Err(SessionError::Closed);
         }
-        self.write(sequence, status, body)
+        let written = self.write(sequence, status, body);
+        self.answered();
+        written
     }
 
     /// Answers an inbound request with a status and no body (3.4 omits the body of an error
     /// response).
     pub fn respond_status(&mut self, sequence: u32, request: CommandId, status: CommandStatus) {
+        self.answer(sequence, request, status);
+        self.answered();
+    }
+
+    /// One of the application's answers went out: when it was the last one the peer's unbind
+    /// waited for, the unbind is answered and the session closes.
+    fn answered(&mut self) {
+        self.inbound_open = self.inbound_open.saturating_sub(1);
+        if self.inbound_open == 0 {
+            if let Some(seq) = self.peer_unbind.take() {
+                self.answer(seq, CommandId::UNBIND, CommandStatus::OK);
+                self.close(CloseReason::Unbound);
+            }
+        }
+    }
+
+    /// Writes a response with a status and no body.
+    fn answer(&mut self, sequence: u32, request: CommandId, status: CommandStatus) {
         self.write_header(Header {
             command_length: 16,
             command_id: request.response().unwrap_or(CommandId::GENERIC_NACK),
@@ -558,7 +592,15 @@ impl<T> Session<T> {
 
     // ---- internals -------------------------------------------------------------------
 
-    fn on_request(&mut self, pdu: Pdu) {
+    /// Hands a request to the application, counting those it must answer.
+    fn hand_to_app(&mut self, pdu: Pdu) {
+        if pdu.command_id().response().is_some() {
+            self.inbound_open += 1;
+        }
+        self.events.push_back(Event::Request(pdu));
+    }
+
+    fn on_request(&mut self, now: Instant, pdu: Pdu) {
         let id = pdu.command_id();
         let seq = pdu.sequence_number;
         let peer = match self.config.role {
@@ -574,9 +616,18 @@ impl<T> Session<T> {
                     sequence_number: seq,
                 });
             }
-            CommandId::UNBIND => {
-                self.respond_status(seq, id, CommandStatus::OK);
+            // The unbind_resp closes the connection, so it waits (at most `unbind_timeout`)
+            // until the application has answered the requests that came before it: answers
+            // lost with the connection would have the peer send those messages again.
+            CommandId::UNBIND if self.inbound_open == 0 => {
+                self.answer(seq, id, CommandStatus::OK);
                 self.close(CloseReason::Unbound);
+            }
+            CommandId::UNBIND => {
+                self.peer_unbind = Some(seq);
+                self.state = State::Unbinding;
+                self.set(Timer::Unbind, Some(now + self.config.unbind_timeout));
+                self.set(Timer::Keepalive, None);
             }
             CommandId::BIND_TRANSMITTER
             | CommandId::BIND_RECEIVER
@@ -602,14 +653,14 @@ impl<T> Session<T> {
                     (Role::Smsc, _) => CommandStatus::INVBNDSTS,
                 };
                 self.stats.refused_for_state += 1;
-                self.respond_status(seq, id, status);
+                self.answer(seq, id, status);
             }
             CommandId::OUTBIND => {
                 if self.config.role == Role::Esme && self.state == State::Open {
-                    self.events.push_back(Event::Request(pdu));
+                    self.hand_to_app(pdu);
                 } else {
                     self.stats.refused_for_state += 1;
-                    self.respond_status(seq, CommandId::GENERIC_NACK, CommandStatus::INVBNDSTS);
+                    self.answer(seq, CommandId::GENERIC_NACK, CommandStatus::INVBNDSTS);
                 }
             }
             _ => {
@@ -618,11 +669,11 @@ impl<T> Session<T> {
                     _ => false,
                 };
                 if allowed {
-                    self.events.push_back(Event::Request(pdu));
+                    self.hand_to_app(pdu);
                 } else {
                     self.stats.refused_for_state += 1;
                     if id != CommandId::ALERT_NOTIFICATION {
-                        self.respond_status(seq, id, CommandStatus::INVBNDSTS);
+                        self.answer(seq, id, CommandStatus::INVBNDSTS);
                     }
                 }
             }
@@ -793,6 +844,8 @@ impl<T> Session<T> {
         self.state = State::Closed;
         self.timers = [None; 4];
         self.app_outstanding = 0;
+        self.inbound_open = 0;
+        self.peer_unbind = None;
         self.keepalive_outstanding = false;
         let failed: Vec<_> = self.window.drain().collect();
         for (seq, entry) in failed {

@@ -364,6 +364,80 @@ fn unbind_from_the_smsc_fails_outstanding_requests() {
     ));
 }
 
+/// The requests the SMSC handed to its application before the ESME's unbind still get their
+/// answers: the unbind_resp (which closes the connection) waits for them.
+#[test]
+fn an_unbind_from_the_peer_waits_for_the_answers_before_it() {
+    let mut p = Pair::new();
+    p.bind(BindKind::Transceiver);
+    p.esme.send_request(p.now, &submit(), 1).unwrap();
+    p.esme.send_request(p.now, &submit(), 2).unwrap();
+    p.pump();
+    let seqs: Vec<u32> = p
+        .smsc_events
+        .drain(..)
+        .filter_map(|e| match e {
+            Event::Request(pdu) => Some(pdu.sequence_number),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seqs.len(), 2);
+    p.esme.unbind(p.now);
+    p.pump();
+    assert_eq!(p.smsc.state(), State::Unbinding, "answers still owed");
+    assert_eq!(p.esme.state(), State::Unbinding);
+    p.smsc
+        .respond(seqs[0], CommandStatus::OK, &submit_resp(b"a"))
+        .unwrap();
+    p.pump();
+    assert_eq!(p.smsc.state(), State::Unbinding, "one answer still owed");
+    p.smsc
+        .respond_status(seqs[1], CommandId::SUBMIT_SM, CommandStatus::THROTTLED);
+    p.pump();
+    let answered: Vec<(u32, CommandStatus)> = p
+        .esme_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Response { token, pdu, .. } => Some((*token, pdu.command_status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        answered,
+        [(1, CommandStatus::OK), (2, CommandStatus::THROTTLED)]
+    );
+    assert_eq!(p.smsc.state(), State::Closed);
+    assert!(matches!(
+        p.esme_events.pop(),
+        Some(Event::Closed(CloseReason::Unbound))
+    ));
+    assert!(matches!(
+        p.smsc_events.pop(),
+        Some(Event::Closed(CloseReason::Unbound))
+    ));
+}
+
+/// An application that never answers holds the peer's unbind for `unbind_timeout` at most.
+#[test]
+fn an_unbind_from_the_peer_waits_no_longer_than_the_unbind_timeout() {
+    let mut smsc = config(Role::Smsc);
+    smsc.unbind_timeout = Duration::from_secs(3);
+    let mut p = Pair::with(config(Role::Esme), smsc);
+    p.bind(BindKind::Transceiver);
+    p.esme.send_request(p.now, &submit(), 1).unwrap();
+    p.pump();
+    p.esme.unbind(p.now);
+    p.pump();
+    p.advance(Duration::from_secs(2));
+    assert_eq!(p.smsc.state(), State::Unbinding);
+    p.advance(Duration::from_secs(1));
+    assert_eq!(p.smsc.state(), State::Closed);
+    assert!(matches!(
+        p.esme_events.pop(),
+        Some(Event::Closed(CloseReason::Unbound))
+    ));
+}
+
 #[test]
 fn unbind_times_out() {
     let mut p = Pair::new();

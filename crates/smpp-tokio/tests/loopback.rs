@@ -681,7 +681,11 @@ async fn a_late_answer_never_reaches_the_next_connection() {
         Arc::new(NoObserver),
     ));
 
-    let (esme, mut deliveries) = Esme::start(esme_config(&addr), Arc::new(NoObserver));
+    // The first deliver_sm is left unanswered, so the ESME answers the unbind only when its
+    // unbind timeout ends (it waits for its own answers first).
+    let mut cfg = esme_config(&addr);
+    cfg.session.unbind_timeout = Duration::from_millis(200);
+    let (esme, mut deliveries) = Esme::start(cfg, Arc::new(NoObserver));
     let first = tokio::time::timeout(Duration::from_secs(5), deliveries.recv())
         .await
         .unwrap()
