@@ -115,6 +115,9 @@ impl Consent {
         std::fs::create_dir_all(dir).map_err(err)?;
         let mut set = Suppressions::new();
         let mut lines = 0;
+        // Bytes of whole lines (ending in a newline): what follows is a line torn by a crash.
+        let mut whole: u64 = 0;
+        let mut torn = false;
         if path.exists() {
             let file = File::open(&path).map_err(err)?;
             // About 16 bytes a line: room for the whole list at once, not a rehash per doubling.
@@ -124,15 +127,22 @@ impl Consent {
             let mut line = String::new();
             loop {
                 line.clear();
-                if reader.read_line(&mut line).map_err(err)? == 0 {
+                let n = reader.read_line(&mut line).map_err(err)?;
+                if n == 0 {
                     break;
                 }
+                if !line.ends_with('\n') {
+                    // Torn mid-write: the change was never confirmed, and what was written of
+                    // it may even read as another number (`115550001` cut to `1155`).
+                    torn = true;
+                    break;
+                }
+                whole += n as u64;
                 lines += 1;
                 let mut parts = line.trim_end().split(' ');
                 let (Some(op), Some(scope), Some(number)) =
                     (parts.next(), parts.next(), parts.next())
                 else {
-                    // A torn last line after a crash: the change was never confirmed.
                     continue;
                 };
                 let (Some(scope), Ok(number)) = (parse_scope(scope), number.parse::<u64>()) else {
@@ -144,6 +154,12 @@ impl Consent {
                     _ => false,
                 };
             }
+        }
+        if torn {
+            // Cut the torn tail, or the next change would be appended to it and lost with it.
+            let f = OpenOptions::new().write(true).open(&path).map_err(err)?;
+            f.set_len(whole).map_err(err)?;
+            f.sync_all().map_err(err)?;
         }
         let file = OpenOptions::new()
             .create(true)
@@ -511,6 +527,41 @@ mod tests {
             .import_csv(Scope::Global, "15550003\n")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((added, log_len()), (0, before));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A line torn by a crash is neither read (not even as the shorter number it starts
+    /// with) nor left for the next change to be appended to: that change survives a restart.
+    #[test]
+    fn a_torn_last_line_is_cut_and_the_next_stop_survives() {
+        let dir = std::env::temp_dir().join(format!("consent-torn-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let acme = account_scope("acme");
+        let policy = AccountConsent::default();
+        {
+            let c = Consent::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+            c.on_mo(&policy, acme, b"12345", b"15550001", b"STOP")
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let log = dir.join("opt-outs.log");
+        let whole = std::fs::read_to_string(&log).unwrap_or_default();
+        // The crash: the next line written up to `…155`, its last five digits and newline lost.
+        let torn = format!("{whole}{}", &whole[..whole.len() - 6]);
+        std::fs::write(&log, &torn).unwrap_or_else(|e| panic!("{e}"));
+        {
+            let c = Consent::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+            assert!(c.blocks(acme, b"12345", b"15550001"));
+            assert_eq!(c.len(), 1, "the torn line is not read as another number");
+            c.on_mo(&policy, acme, b"12345", b"15550003", b"STOP")
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let c = Consent::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            c.blocks(acme, b"12345", b"15550003"),
+            "the STOP after the crash"
+        );
+        assert!(c.blocks(acme, b"12345", b"15550001"));
+        assert_eq!(c.len(), 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
