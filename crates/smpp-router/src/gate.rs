@@ -184,8 +184,27 @@ impl Gate {
         verdict
     }
 
+    /// When a held message whose minute has come may go after all, if not now: its window is
+    /// closed again when the minute passed while the router was down and the recipient's
+    /// evening has begun since. `None`: it may go now. (Caps were counted when it was held.)
+    pub fn closed_until(
+        &self,
+        account: &Account,
+        route: &RouteConsent,
+        sm: &SubmitSm,
+    ) -> Option<SystemTime> {
+        let e = Effective::of(&account.consent, route, sm);
+        let window = e.window.filter(|_| e.marketing)?;
+        let ts = jiff::Timestamp::try_from(self.clock.now()).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        self.zones
+            .check(&sm.dest.addr, &account.consent.timezone, window, ts)
+            .err()
+            .map(SystemTime::from)
+    }
+
     /// Whether a held message may still go when its window opens: the recipient may have
-    /// opted out overnight. (Quiet hours and caps were settled when it was held.)
+    /// opted out overnight. (Caps were settled when it was held; the window is
+    /// [`Gate::closed_until`].)
     pub fn still_wanted(&self, account: &Account, route: &RouteConsent, sm: &SubmitSm) -> bool {
         let e = Effective::of(&account.consent, route, sm);
         !(e.enforce

@@ -846,6 +846,20 @@ impl Router {
                 (account.consent.refuse_status, false)
             }
             Some(route) => {
+                if let Some(opens) = self.gate.closed_until(account, &route.rule.consent, sm) {
+                    // Its minute passed while the router was down, into the recipient's
+                    // evening: it waits for their next morning.
+                    return match self.held.hold(opens, m).await {
+                        Ok(()) => {
+                            tracing::info!(account = %account.system_id, "a late held message waits for the next window");
+                            true
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = ?e, "a late held message could not be held again; tried later");
+                            false
+                        }
+                    };
+                }
                 let deadline = now_instant() + tables.smpp.response_budget;
                 let Sent {
                     answer: (status, _, connector),

@@ -376,9 +376,6 @@ async fn night(hour: i8) -> (SimHandle, SimHandle, Arc<Clock>) {
     (a, b, clock)
 }
 
-/// Whether `/metrics` shows `line` within 3 s (a counter may be bumped by a task that ends a
-/// moment after the effect the test saw, e.g. the release task after the receipt it caused).
-/// Whether `series` reaches `min` within 3 s.
 /// The value of `series` (name and labels, exactly) in a Prometheus text page.
 fn metric_value(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|l| {
@@ -387,6 +384,7 @@ fn metric_value(text: &str, series: &str) -> Option<f64> {
     })
 }
 
+/// Whether `series` reaches `min` within 3 s.
 async fn metric_at_least(d: &smpp_router::daemon::Daemon, series: &str, min: f64) -> bool {
     for _ in 0..60 {
         let text = get(d, "/metrics").await.1;
@@ -398,6 +396,8 @@ async fn metric_at_least(d: &smpp_router::daemon::Daemon, series: &str, min: f64
     false
 }
 
+/// Whether `/metrics` shows `line` within 3 s (a counter may be bumped by a task that ends a
+/// moment after the effect the test saw, e.g. the release task after the receipt it caused).
 async fn metric(d: &smpp_router::daemon::Daemon, line: &str) -> bool {
     for _ in 0..60 {
         if get(d, "/metrics").await.1.lines().any(|l| l == line) {
@@ -458,6 +458,37 @@ async fn marketing_at_night_is_held_survives_a_restart_and_goes_in_the_morning()
         .await
     );
     assert!(metric(&d, "smpp_held_messages 0").await);
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
+/// A held message whose morning passed while the router was down is not sent when it comes
+/// back in the recipient's evening: it waits for their next morning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_message_whose_morning_passed_during_downtime_waits_for_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, clock) = night(23).await;
+    let text = config_text(dir.path(), &a, &b, "consent = { marketing = true }", SPLIT);
+    let d = daemon_with_clock(dir.path(), &text, clock.clone()).await;
+    let (demo, _) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let held_id = message_id(demo.send(night_submit("ACME", "", false)).await);
+    assert!(metric(&d, "smpp_held_messages 1").await);
+    demo.shutdown().await;
+    d.shutdown().await;
+
+    // Down through the next day: back at 22:00, after the 08:00-21:00 window.
+    clock.advance_to(next_utc_hour(&clock, 22));
+    let d = daemon_with_clock(dir.path(), &text, clock.clone()).await;
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(accepted(&a, &b), 0, "not sent in the evening");
+    assert!(metric(&d, "smpp_held_messages 1").await);
+    clock.advance_to(next_utc_hour(&clock, 8));
+    let (id, _) = next_receipt(&mut demo_in).await;
+    assert_eq!(id, held_id);
+    assert_eq!(accepted(&a, &b), 1);
     demo.shutdown().await;
     d.shutdown().await;
 }
