@@ -308,6 +308,29 @@ impl Consent {
         }))
     }
 
+    /// Applies a STOP in a reply that no account could be found for (a number nobody owns, a
+    /// conversation forgotten): the person is opted out of texts from that number, whichever
+    /// account sends them. Only the standard stop words count (no account, no extras).
+    /// Returns whether it was a STOP.
+    ///
+    /// # Errors
+    /// When the opt-out could not be made durable.
+    pub fn on_unroutable_mo(
+        &self,
+        number: &[u8],
+        person: &[u8],
+        text: &[u8],
+    ) -> std::io::Result<bool> {
+        if Keywords::default().intent(text) != Some(Intent::Stop) {
+            return Ok(false);
+        }
+        let (Some(number), Some(who)) = (pack_number(number), pack_number(person)) else {
+            return Ok(false);
+        };
+        self.change(true, &[(Scope::Sender(number), who)])?;
+        Ok(true)
+    }
+
     /// The entries of `scope` (for the admin API), at most `limit`, as numbers.
     pub fn list(&self, scope: Scope, limit: usize) -> Vec<u64> {
         self.set

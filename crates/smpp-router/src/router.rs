@@ -1402,7 +1402,24 @@ impl Router {
         let (account, reason) = tables.mo.route(&d.dest.addr, text, conversation);
         self.metrics.mo(reason);
         let Some(account) = account.and_then(|i| tables.access.accounts().get(i)) else {
-            return CommandStatus::OK;
+            // Nobody to hand it to, but a STOP is still a STOP: that number texts them no more.
+            let mut text = String::new();
+            smpp_pdu::text::decode(d.payload(), d.data_coding, &mut text);
+            return match self.consent.on_unroutable_mo(
+                &d.dest.addr,
+                &d.source.addr,
+                text.as_bytes(),
+            ) {
+                Ok(true) => {
+                    self.metrics.consent("", "opt_out");
+                    CommandStatus::OK
+                }
+                Ok(false) => CommandStatus::OK,
+                Err(e) => {
+                    tracing::error!(error = %e, "opt-out not stored");
+                    CommandStatus::X_T_APPN
+                }
+            };
         };
         let Ok(confirmation) = self.consent_reply(&tables, account, d) else {
             return CommandStatus::X_T_APPN;

@@ -211,6 +211,55 @@ async fn a_stop_is_confirmed_once_even_while_the_accounts_queue_is_full() {
     d.shutdown().await;
 }
 
+/// A STOP no account can be found for (here: the conversation it answers has expired, and
+/// there is no default account) is still honoured: the number it went to texts them no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_that_no_account_is_found_for_is_still_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = "[[routes]]\nconnector = \"a\"\n\n[mo]\nconversation_window = \"1ms\"\n";
+    let a = sim(SimConfig {
+        mo_rate: 20.0,
+        mo_texts: vec!["STOP".to_owned()],
+        ..SimConfig::default()
+    })
+    .await;
+    let b = sim(SimConfig::default()).await;
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
+    let (demo, _) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let person: &[u8] = b"15550000001";
+    let blocked = || {
+        d.consent()
+            .blocks(smpp_router::consent::account_scope("other"), b"777", person)
+    };
+    assert_eq!(
+        status(demo.send(submit(1, "777", false)).await),
+        CommandStatus::OK
+    );
+    for _ in 0..500 {
+        if blocked() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(blocked(), "opted out of 777, for every account");
+    assert!(metric_at_least(&d, "smpp_mo_total{reason=\"unroutable\"}", 1.0).await);
+    assert!(
+        metric_at_least(
+            &d,
+            "smpp_consent_total{account=\"none\",kind=\"opt_out\"}",
+            1.0
+        )
+        .await
+    );
+    assert_eq!(
+        status(demo.send(submit(1, "777", false)).await),
+        CommandStatus::X_R_APPN
+    );
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_lifts_an_opt_out_and_the_person_can_be_texted_again() {
     let dir = tempfile::tempdir().unwrap();
