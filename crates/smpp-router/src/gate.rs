@@ -136,6 +136,14 @@ impl Gate {
         let policy = &account.consent;
         let e = Effective::of(policy, route, sm);
         let scope = account_scope(&account.system_id);
+        if e.enforce && pack_number(&sm.dest.addr).is_none() {
+            // Not a number the lists can be checked against (`1-555-…`, letters): written so,
+            // an opted-out person would be texted.
+            return Verdict::Refuse {
+                status: CommandStatus::INVDSTADR,
+                reason: "bad_destination",
+            };
+        }
         if e.enforce && self.consent.blocks(scope, &sm.source.addr, &sm.dest.addr) {
             return Verdict::Refuse {
                 status: policy.refuse_status,

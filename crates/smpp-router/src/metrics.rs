@@ -709,7 +709,7 @@ impl Metrics {
         );
         r.register(
             "refused",
-            "Customer submits refused by policy, by account and reason (opted_out, quiet_hours, frequency_cap)",
+            "Customer submits refused by policy, by account and reason (opted_out, bad_destination, quiet_hours, frequency_cap)",
             m.refused.clone(),
         );
         r.register(

@@ -125,6 +125,15 @@ async fn stop_is_honoured_help_is_answered_and_the_reply_still_reaches_the_accou
         status(demo.send(submit(1, "15550100", false)).await),
         CommandStatus::X_R_APPN
     );
+    // Nor when the number is written another way the lists cannot be checked against.
+    let Body::SubmitSm(mut dashed) = submit(1, "15550100", false) else {
+        unreachable!()
+    };
+    dashed.dest.addr = Bytes::from_static(b"1-555-000-0001");
+    assert_eq!(
+        status(demo.send(Body::SubmitSm(dashed)).await),
+        CommandStatus::INVDSTADR
+    );
     // From another number of the account they may be texted (opt-out per sender by default).
     assert_eq!(
         status(demo.send(submit(1, "15550199", false)).await),
