@@ -7,9 +7,16 @@
 //! it marketing, a route for OTPs can make it transactional, and either can set its own quiet
 //! hours or caps. The gate is synchronous and allocation-free for transactional traffic; it
 //! reads the wall clock through [`Clock`] so tests can move time.
+//!
+//! The parts of one concatenated message get one decision on quiet hours and caps (the first
+//! part's, kept for [`PART_MEMORY`]): a cap counted per part would send the first two parts of
+//! a three-part message and refuse the third, and parts either side of the window's edge would
+//! be split between sent and held. The opt-out check stays per part: a STOP between two parts
+//! is honoured at once.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use smpp_pdu::{CommandStatus, SubmitSm, TlvTag};
 
@@ -105,6 +112,36 @@ fn is_marketing(account: &AccountConsent, sm: &SubmitSm) -> bool {
         })
 }
 
+/// How long the decision on a concatenated message's first part applies to its other parts.
+pub const PART_MEMORY: Duration = Duration::from_secs(600);
+
+/// The decisions on recent concatenated messages, by message key, oldest first out; bounded.
+#[derive(Debug, Default)]
+struct Parts {
+    verdicts: HashMap<u64, Verdict>,
+    order: VecDeque<(u64, SystemTime)>,
+}
+
+impl Parts {
+    fn get(&self, key: u64) -> Option<Verdict> {
+        self.verdicts.get(&key).copied()
+    }
+
+    fn put(&mut self, key: u64, verdict: Verdict, now: SystemTime, cap: usize) {
+        while let Some(&(old, at)) = self.order.front() {
+            let stale = now.duration_since(at).unwrap_or_default() > PART_MEMORY;
+            if !stale && self.order.len() < cap.max(1) {
+                break;
+            }
+            self.verdicts.remove(&old);
+            self.order.pop_front();
+        }
+        if self.verdicts.insert(key, verdict).is_none() {
+            self.order.push_back((key, now));
+        }
+    }
+}
+
 /// The opt-out list, the zone table, the caps' counts and the clock, together.
 #[derive(Debug)]
 pub struct Gate {
@@ -112,6 +149,9 @@ pub struct Gate {
     zones: ZoneMap,
     caps: Mutex<Caps>,
     clock: Arc<Clock>,
+    parts: Mutex<Parts>,
+    /// Most concatenated messages remembered in `parts`.
+    parts_cap: usize,
 }
 
 impl Gate {
@@ -122,6 +162,8 @@ impl Gate {
             zones: ZoneMap::new(),
             caps: Mutex::new(Caps::new(capped_pairs)),
             clock,
+            parts: Mutex::new(Parts::default()),
+            parts_cap: capped_pairs,
         }
     }
 
@@ -131,8 +173,15 @@ impl Gate {
     }
 
     /// Decides a submit from `account` that takes a route with `route`'s overrides. A
-    /// message that is let through (sent or held) is counted against its caps.
-    pub fn check(&self, account: &Account, route: &RouteConsent, sm: &SubmitSm) -> Verdict {
+    /// message that is let through (sent or held) is counted against its caps. `message`
+    /// names the concatenated message `sm` is a part of (`None`: a whole message).
+    pub fn check(
+        &self,
+        account: &Account,
+        route: &RouteConsent,
+        sm: &SubmitSm,
+        message: Option<u64>,
+    ) -> Verdict {
         let policy = &account.consent;
         let e = Effective::of(policy, route, sm);
         let scope = account_scope(&account.system_id);
@@ -153,6 +202,23 @@ impl Gate {
         if !e.marketing {
             return Verdict::Send;
         }
+        let Some(key) = message else {
+            return self.decide(scope, &e, policy, sm);
+        };
+        // Held across the decision, so that two parts checked at once get one decision.
+        let Ok(mut parts) = self.parts.lock() else {
+            return self.decide(scope, &e, policy, sm);
+        };
+        if let Some(verdict) = parts.get(key) {
+            return verdict;
+        }
+        let verdict = self.decide(scope, &e, policy, sm);
+        parts.put(key, verdict, self.clock.now(), self.parts_cap);
+        verdict
+    }
+
+    /// Quiet hours and caps for a marketing message.
+    fn decide(&self, scope: u32, e: &Effective, policy: &AccountConsent, sm: &SubmitSm) -> Verdict {
         let now = self.clock.now();
         let mut verdict = Verdict::Send;
         if let Some(window) = e.window {
@@ -221,5 +287,55 @@ impl Gate {
                 &sm.source.addr,
                 &sm.dest.addr,
             ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use smpp_pdu::{Address, Npi, Ton};
+
+    fn account() -> Account {
+        let text = "[[accounts]]\nsystem_id = \"shop\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$b+DAhawJI5qHaSXx+Fj70Q$lax3FtbQz/Dd1xsMg24H71bxvqcpE6Gw9jsUHEgkvMg\"\n\
+             consent = { marketing = true, quiet_hours = \"off\", max_per_day = 2 }\n\
+             [[connectors]]\nname = \"c\"\nhosts = [\"127.0.0.1:1\"]\nsystem_id = \"r\"\npassword = \"r\"\n\
+             [[routes]]\nconnector = \"c\"\n";
+        crate::config::Config::parse(text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .accounts
+            .remove(0)
+    }
+
+    /// A cap counts messages, not parts: two three-part messages go whole, the third is
+    /// refused whole.
+    #[test]
+    fn the_parts_of_one_message_get_one_decision() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let consent = Arc::new(Consent::open(dir.path()).unwrap_or_else(|e| panic!("{e}")));
+        let gate = Gate::new(consent, Arc::new(Clock::system()), 1000);
+        let account = account();
+        let sm = SubmitSm {
+            source: Address::new(Ton(1), Npi(1), Bytes::from_static(b"15550100")),
+            dest: Address::new(Ton(1), Npi(1), Bytes::from_static(b"15550000001")),
+            ..Default::default()
+        };
+        let route = RouteConsent::default();
+        let verdicts: Vec<Vec<Verdict>> = (1..=3u64)
+            .map(|message| {
+                (0..3)
+                    .map(|_| gate.check(&account, &route, &sm, Some(message)))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(verdicts[0], [Verdict::Send; 3]);
+        assert_eq!(verdicts[1], [Verdict::Send; 3]);
+        let capped = Verdict::Refuse {
+            status: CommandStatus::X_R_APPN,
+            reason: "frequency_cap",
+        };
+        assert_eq!(verdicts[2], [capped; 3]);
+        // A whole message is counted on its own.
+        assert_eq!(gate.check(&account, &route, &sm, None), capped);
     }
 }

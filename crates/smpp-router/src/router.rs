@@ -610,7 +610,8 @@ impl Router {
             })
         });
         let outgoing = adjusted.as_deref().unwrap_or(sm);
-        match self.gate.check(account, &route.rule.consent, sm) {
+        let message = concat_of(sm, &account.system_id).2;
+        match self.gate.check(account, &route.rule.consent, sm, message) {
             Verdict::Send => {}
             Verdict::Refuse { status, reason } => {
                 self.metrics.refused(&account.system_id, reason);
