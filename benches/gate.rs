@@ -85,7 +85,7 @@ fn gate(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 i = (i + 1) % sms.len();
-                let v = gate.check(account, &route, black_box(&sms[i]), None);
+                let v = gate.check(account, &route, black_box(&sms[i]), || None);
                 assert_eq!(v, Verdict::Send);
             })
         });

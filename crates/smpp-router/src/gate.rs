@@ -112,8 +112,10 @@ fn is_marketing(account: &AccountConsent, sm: &SubmitSm) -> bool {
         })
 }
 
-/// How long the decision on a concatenated message's first part applies to its other parts.
-pub const PART_MEMORY: Duration = Duration::from_secs(600);
+/// How long the decision on a concatenated message's first part applies to its other parts:
+/// they come within seconds, and a short memory keeps a later message that reuses the
+/// (8-bit) reference for the same person from inheriting an old decision.
+pub const PART_MEMORY: Duration = Duration::from_secs(60);
 
 /// The decisions on recent concatenated messages, by message key, oldest first out; bounded.
 #[derive(Debug, Default)]
@@ -174,13 +176,14 @@ impl Gate {
 
     /// Decides a submit from `account` that takes a route with `route`'s overrides. A
     /// message that is let through (sent or held) is counted against its caps. `message`
-    /// names the concatenated message `sm` is a part of (`None`: a whole message).
+    /// names the concatenated message `sm` is a part of (`None`: a whole message); it is
+    /// asked for marketing only, so transactional traffic never parses a UDH here.
     pub fn check(
         &self,
         account: &Account,
         route: &RouteConsent,
         sm: &SubmitSm,
-        message: Option<u64>,
+        message: impl FnOnce() -> Option<u64>,
     ) -> Verdict {
         let policy = &account.consent;
         let e = Effective::of(policy, route, sm);
@@ -202,7 +205,7 @@ impl Gate {
         if !e.marketing {
             return Verdict::Send;
         }
-        let Some(key) = message else {
+        let Some(key) = message() else {
             return self.decide(scope, &e, policy, sm);
         };
         // Held across the decision, so that two parts checked at once get one decision.
@@ -324,7 +327,7 @@ mod tests {
         let verdicts: Vec<Vec<Verdict>> = (1..=3u64)
             .map(|message| {
                 (0..3)
-                    .map(|_| gate.check(&account, &route, &sm, Some(message)))
+                    .map(|_| gate.check(&account, &route, &sm, || Some(message)))
                     .collect()
             })
             .collect();
@@ -336,6 +339,6 @@ mod tests {
         };
         assert_eq!(verdicts[2], [capped; 3]);
         // A whole message is counted on its own.
-        assert_eq!(gate.check(&account, &route, &sm, None), capped);
+        assert_eq!(gate.check(&account, &route, &sm, || None), capped);
     }
 }

@@ -421,8 +421,7 @@ impl Router {
         old.connectors.clone()
     }
 
-    /// Unbinds every customer connection (at shutdown).
-    /// Unbinds every customer, once the submits in flight have their answers (or `deadline`
+    /// Unbinds every customer (at shutdown), once the submits in flight have their answers (or `deadline`
     /// passed): a customer whose unbind came first would never see those answers, would send
     /// the messages again, and the people would get them twice. From the call on, new submits
     /// are answered ESME_RTHROTTLED (not taken: the customer sends them again later, to a node
@@ -610,7 +609,7 @@ impl Router {
             })
         });
         let outgoing = adjusted.as_deref().unwrap_or(sm);
-        let message = concat_of(sm, &account.system_id).2;
+        let message = || concat_of(sm, &account.system_id).2;
         match self.gate.check(account, &route.rule.consent, sm, message) {
             Verdict::Send => {}
             Verdict::Refuse { status, reason } => {

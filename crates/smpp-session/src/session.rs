@@ -246,6 +246,11 @@ impl<T> Session<T> {
         self.app_outstanding
     }
 
+    /// The peer's requests handed to the application and not answered by it yet.
+    pub fn inbound_open(&self) -> usize {
+        self.inbound_open
+    }
+
     /// True when another application request would fit the window.
     pub fn has_window_room(&self) -> bool {
         self.app_outstanding < self.config.window

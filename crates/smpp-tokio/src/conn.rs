@@ -130,7 +130,6 @@ where
         bound_once: false,
         just_took_command: false,
         checking: None,
-        inbound_open: 0,
         connection: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         ctx,
     };
@@ -157,7 +156,7 @@ where
         // still unanswered, or other requests of ours in flight), let those tasks run before
         // writing, so one write carries all that are ready instead of one write per PDU. A lone
         // request-and-answer (window 1) is written at once.
-        let more_coming = s.inbound_open > 0 || session.in_flight() > 1;
+        let more_coming = session.inbound_open() > 0 || session.in_flight() > 1;
         if pending
             && std::mem::take(&mut s.just_took_command)
             && more_coming
@@ -338,8 +337,6 @@ struct Loop<'a> {
     just_took_command: bool,
     /// A bind being authenticated on the blocking pool: its sequence number and the check.
     checking: Option<(u32, tokio::task::JoinHandle<Option<BindCheck>>)>,
-    /// Inbound requests handed to the application and not answered yet.
-    inbound_open: usize,
     /// This connection's number, stamped on the answers to its inbound requests.
     connection: u64,
     ctx: Ctx<'a>,
@@ -389,7 +386,6 @@ impl Loop<'_> {
                 body,
                 ..
             } => {
-                self.inbound_open = self.inbound_open.saturating_sub(1);
                 let _ = session.respond(sequence, status, &body.into_body());
             }
             Command::RespondStatus {
@@ -398,7 +394,6 @@ impl Loop<'_> {
                 status,
                 ..
             } => {
-                self.inbound_open = self.inbound_open.saturating_sub(1);
                 session.respond_status(sequence, request, status);
             }
             Command::Unbind => session.unbind(now.into_std()),
@@ -477,9 +472,6 @@ impl Loop<'_> {
                 }
                 Event::Request(pdu) => {
                     let id = pdu.command_id();
-                    if id.response().is_some() {
-                        self.inbound_open += 1;
-                    }
                     self.ctx.observer.incoming(id);
                     let responder = Responder::new(
                         self.ctx.commands_tx.clone(),

@@ -128,18 +128,50 @@ impl Esme {
         observer: Arc<dyn Observer>,
     ) -> (Esme, mpsc::Receiver<Incoming>) {
         let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity.max(1));
-        (Esme::start_with(config, observer, incoming_tx), incoming_rx)
+        (
+            Esme::start_sending_to(config, observer, incoming_tx),
+            incoming_rx,
+        )
     }
 
     /// As [`Esme::start`], with inbound requests sent to `incoming`: several binds to one
     /// carrier can share a channel, with no task to merge theirs (`incoming_capacity` is then
     /// the caller's to choose).
     pub fn start_sending_to(
-        config: EsmeConfig,
+        mut config: EsmeConfig,
         observer: Arc<dyn Observer>,
         incoming: mpsc::Sender<Incoming>,
     ) -> Esme {
-        Esme::start_with(config, observer, incoming)
+        config.session.role = Role::Esme;
+        let (link, commands) = Link::new(config.session.window);
+        let (bound_tx, bound_rx) = watch::channel(None);
+        let stopping = Arc::new(AtomicBool::new(false));
+        // One span per bind: the caller's span (the router names connector and shard) with
+        // the address and direction inside it, so every log line of this bind carries them.
+        let span = tracing::info_span!(
+            "esme",
+            address = %config.address,
+            system_id = %config.system_id,
+            kind = ?config.kind,
+        );
+        let task = tokio::spawn(
+            supervise(
+                config,
+                commands,
+                link.commands.clone(),
+                incoming,
+                bound_tx,
+                observer,
+                stopping.clone(),
+            )
+            .instrument(span),
+        );
+        Esme {
+            link,
+            bound: bound_rx,
+            stopping,
+            task,
+        }
     }
 
     /// Two binds to one SMSC, for carriers that take no transceiver: a transmitter that
@@ -170,46 +202,9 @@ impl Esme {
             ..config
         };
         (
-            Esme::start_with(transmitter, observer.clone(), incoming.clone()),
-            Esme::start_with(receiver, observer, incoming),
+            Esme::start_sending_to(transmitter, observer.clone(), incoming.clone()),
+            Esme::start_sending_to(receiver, observer, incoming),
         )
-    }
-
-    fn start_with(
-        mut config: EsmeConfig,
-        observer: Arc<dyn Observer>,
-        incoming_tx: mpsc::Sender<Incoming>,
-    ) -> Esme {
-        config.session.role = Role::Esme;
-        let (link, commands) = Link::new(config.session.window);
-        let (bound_tx, bound_rx) = watch::channel(None);
-        let stopping = Arc::new(AtomicBool::new(false));
-        // One span per bind: the caller's span (the router names connector and shard) with
-        // the address and direction inside it, so every log line of this bind carries them.
-        let span = tracing::info_span!(
-            "esme",
-            address = %config.address,
-            system_id = %config.system_id,
-            kind = ?config.kind,
-        );
-        let task = tokio::spawn(
-            supervise(
-                config,
-                commands,
-                link.commands.clone(),
-                incoming_tx,
-                bound_tx,
-                observer,
-                stopping.clone(),
-            )
-            .instrument(span),
-        );
-        Esme {
-            link,
-            bound: bound_rx,
-            stopping,
-            task,
-        }
     }
 
     /// The link, to send requests (clone it freely).
