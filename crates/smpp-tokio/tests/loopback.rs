@@ -54,13 +54,29 @@ impl Observer for Watch {
     }
 }
 
+/// Serves SMPP on a fresh port of 127.0.0.1 with `auth` and `on_connection`; its address.
+async fn serving(
+    config: SmscConfig,
+    auth: Arc<Authenticate>,
+    on_connection: impl Fn(Connection) + Send + Sync + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(serve(
+        listener,
+        config,
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    addr
+}
+
 async fn smsc(behaviour: Behaviour) -> String {
     smsc_with(behaviour, SmscConfig::default()).await
 }
 
 async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let auth: Arc<Authenticate> = Arc::new(|req: &BindRequest| {
         if &req.bind.system_id[..] == b"slow" {
             // A check as slow as a password hash can be made to be.
@@ -127,14 +143,7 @@ async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
             }
         });
     };
-    tokio::spawn(serve(
-        listener,
-        config,
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
-    addr
+    serving(config, auth, on_connection).await
 }
 
 fn submit(i: u32, receipt: bool) -> Body {
@@ -243,8 +252,6 @@ async fn a_slow_bind_check_does_not_stall_other_connections() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bind_checks_at_once_are_bounded_over_all_connections() {
     const BINDS: usize = 6;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (r, m) = (running.clone(), most.clone());
     let auth: Arc<Authenticate> = Arc::new(move |_: &BindRequest| {
@@ -265,13 +272,7 @@ async fn bind_checks_at_once_are_bounded_over_all_connections() {
         max_bind_checks: 2,
         ..SmscConfig::default()
     };
-    tokio::spawn(serve(
-        listener,
-        config,
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
+    let addr = serving(config, auth, on_connection).await;
     let esmes: Vec<_> = (0..BINDS)
         .map(|_| Esme::start(esme_config(&addr), Arc::new(NoObserver)))
         .collect();
@@ -289,8 +290,6 @@ async fn bind_checks_at_once_are_bounded_over_all_connections() {
 /// first delay for ever (about thirty).
 #[tokio::test]
 async fn a_bind_dropped_at_once_backs_off() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let binds = Arc::new(AtomicUsize::new(0));
     let counted = binds.clone();
     let auth: Arc<Authenticate> = Arc::new(move |_: &BindRequest| {
@@ -305,13 +304,7 @@ async fn a_bind_dropped_at_once_backs_off() {
             while conn.incoming.recv().await.is_some() {}
         });
     };
-    tokio::spawn(serve(
-        listener,
-        SmscConfig::default(),
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
+    let addr = serving(SmscConfig::default(), auth, on_connection).await;
     let mut cfg = esme_config(&addr);
     cfg.backoff = Backoff {
         initial: Duration::from_millis(50),
@@ -492,8 +485,6 @@ where
 /// receipts go out on the receiver bind of the same system_id.
 #[tokio::test]
 async fn a_split_transmitter_and_receiver_pair() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let auth: Arc<Authenticate> = Arc::new(|req: &BindRequest| match req.kind {
         BindKind::Transceiver => Err(CommandStatus::INVCMDID),
         _ => Ok(b"SPLIT".to_vec()),
@@ -552,13 +543,7 @@ async fn a_split_transmitter_and_receiver_pair() {
             }
         });
     };
-    tokio::spawn(serve(
-        listener,
-        SmscConfig::default(),
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
+    let addr = serving(SmscConfig::default(), auth, on_connection).await;
 
     let (tx, rx, mut deliveries) = Esme::start_split(esme_config(&addr), Arc::new(NoObserver));
     assert_eq!(
@@ -641,8 +626,6 @@ async fn a_burst_of_throttled_requests_all_complete() {
 /// next connection, where the same sequence number names another deliver_sm.
 #[tokio::test]
 async fn a_late_answer_never_reaches_the_next_connection() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let auth: Arc<Authenticate> = Arc::new(|_: &BindRequest| Ok(b"SMSC".to_vec()));
     let connections = Arc::new(AtomicUsize::new(0));
     // The outcome of the second connection's deliver_sm.
@@ -673,13 +656,7 @@ async fn a_late_answer_never_reaches_the_next_connection() {
             while conn.incoming.recv().await.is_some() {}
         });
     };
-    tokio::spawn(serve(
-        listener,
-        SmscConfig::default(),
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
+    let addr = serving(SmscConfig::default(), auth, on_connection).await;
 
     // The first deliver_sm is left unanswered, so the ESME answers the unbind only when its
     // unbind timeout ends (it waits for its own answers first).
