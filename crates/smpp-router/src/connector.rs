@@ -4,10 +4,9 @@
 //! - Traffic goes to the bound shard with the most free window (ties in turn), so a slow or
 //!   dropped bind stops getting work at once.
 //! - All parts of a concatenated message go through one shard, in order.
-//! - A request whose bind dropped before its answer is retried on another bound shard; the
-//!   parts already answered are not sent again. When no shard is left, or the deadline
-//!   passes, the caller is told, so the route's failover connector can take over or the
-//!   customer gets an error status — never silence.
+//! - A request whose bind dropped before its answer is retried on another bound shard. When
+//!   no shard is left, or the deadline passes, the caller is told, so the route's failover
+//!   connector can take over or the customer gets an error status — never silence.
 //! - Bounded: at most `queue` messages wait for or occupy the connector; beyond it a submit is
 //!   refused at once ([`SubmitError::QueueFull`], `ESME_RMSGQFUL` for the customer).
 //! - A TPS limit for the carrier as a whole spaces messages evenly (parts count); each shard
@@ -16,7 +15,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use futures_util::future::join_all;
 use smpp_pdu::{Body, Pdu, SubmitSm};
 use smpp_session::{BindKind, Role};
 use smpp_tokio::{Backoff, Esme, EsmeConfig, Incoming, Observer, Throttle};
@@ -187,76 +185,18 @@ impl Connector {
             .collect()
     }
 
-    /// Sends the parts of one message (one part for a short message) and returns the
-    /// carrier's answer to each, in order. Answers with an error status are answers: the
-    /// caller passes them on.
+    /// Sends one submit_sm (a short message, or one part of a long one) and returns the
+    /// carrier's answer. An answer with an error status is an answer: the caller passes it on.
+    /// The message is borrowed and copied (its fields are shared slices) only into the
+    /// request that goes out, so the future carries no `Body` of its own.
+    ///
+    /// `sticky` keeps the parts of a concatenated message, which the customer sends as
+    /// separate PDUs, on one shard: every PDU with the same key goes to the same bound shard
+    /// while it is up, so the parts reach the carrier over one bind, in the order sent.
     ///
     /// # Errors
-    /// See [`SubmitError`]; on [`SubmitError::NoBind`] no part was answered by this connector
-    /// after the failure, and the caller may try another.
-    ///
-    /// `sticky` keeps the parts of a concatenated message that the customer sends as
-    /// separate PDUs on one shard: every PDU with the same key goes to the same bound shard.
-    pub async fn submit(
-        &self,
-        parts: Vec<Body>,
-        sticky: Option<u64>,
-        deadline: Instant,
-    ) -> Result<Vec<Pdu>, SubmitError> {
-        let Ok(_slot) = self.queue.try_acquire() else {
-            return Err(SubmitError::QueueFull);
-        };
-        let n = u32::try_from(parts.len()).unwrap_or(u32::MAX);
-        self.wait_for_tps(n, deadline).await?;
-
-        let mut answers: Vec<Option<Pdu>> = vec![None; parts.len()];
-        let mut tried = vec![false; self.shards.len()];
-        loop {
-            let Some(shard) = self.pick(&tried, sticky) else {
-                return Err(SubmitError::NoBind);
-            };
-            tried[shard] = true;
-            let link = self.shards[shard].tx.link();
-            // The parts not yet answered, pipelined on this one shard: join_all polls them in
-            // order, so they take window room and go out in order.
-            let (index, sends): (Vec<usize>, Vec<_>) = answers
-                .iter()
-                .zip(&parts)
-                .enumerate()
-                .filter(|(_, (a, _))| a.is_none())
-                .map(|(i, (_, body))| (i, link.send(body.clone())))
-                .unzip();
-            let Ok(results) = tokio::time::timeout_at(deadline, join_all(sends)).await else {
-                return Err(SubmitError::Timeout);
-            };
-            let mut lost = false;
-            for (i, result) in index.into_iter().zip(results) {
-                match result {
-                    Ok(pdu) => answers[i] = Some(pdu),
-                    Err(
-                        smpp_tokio::Error::ConnectionLost(_)
-                        | smpp_tokio::Error::NotConnected
-                        | smpp_tokio::Error::Stopped,
-                    ) => lost = true,
-                    Err(smpp_tokio::Error::Timeout) => return Err(SubmitError::Timeout),
-                    Err(smpp_tokio::Error::Throttled(_)) => return Err(SubmitError::Throttled),
-                    Err(other) => return Err(SubmitError::Invalid(other.to_string())),
-                }
-            }
-            if !lost {
-                return Ok(answers.into_iter().flatten().collect());
-            }
-            tracing::debug!(connector = %self.name, shard, "bind dropped mid-message; trying another");
-        }
-    }
-
-    /// [`Connector::submit`] for a message of one part (the common case), without the
-    /// per-message vectors and join of the general path. The message is borrowed and copied
-    /// (its fields are shared slices) only into the request that goes out, so the future
-    /// carries no `Body` of its own.
-    ///
-    /// # Errors
-    /// As [`Connector::submit`].
+    /// See [`SubmitError`]; on [`SubmitError::NoBind`] no shard answered it, and the caller
+    /// may try another connector.
     pub async fn submit_one(
         &self,
         sm: &SubmitSm,
@@ -266,7 +206,7 @@ impl Connector {
         let Ok(_slot) = self.queue.try_acquire() else {
             return Err(SubmitError::QueueFull);
         };
-        self.wait_for_tps(1, deadline).await?;
+        self.wait_for_tps(deadline).await?;
         // Allocated only when a bind drops under the message.
         let mut tried: Vec<bool> = Vec::new();
         loop {
@@ -298,14 +238,14 @@ impl Connector {
     }
 
     /// Waits for room under the connector-wide TPS limit.
-    async fn wait_for_tps(&self, parts: u32, deadline: Instant) -> Result<(), SubmitError> {
+    async fn wait_for_tps(&self, deadline: Instant) -> Result<(), SubmitError> {
         let Some(tps) = &self.tps else {
             return Ok(());
         };
         loop {
             let at = {
                 let mut t = tps.lock().await;
-                match t.try_acquire(Instant::now().into_std(), parts) {
+                match t.try_acquire(Instant::now().into_std(), 1) {
                     Ok(()) => return Ok(()),
                     Err(at) => Instant::from_std(at),
                 }

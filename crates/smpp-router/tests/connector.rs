@@ -1,6 +1,6 @@
 //! A connector against simulated carriers (smpp-sim, in-process) over TCP on 127.0.0.1:
-//! spreading over shards, a bind dropped mid-load, a full queue, tx+rx binds, and long
-//! messages.
+//! spreading over shards, a bind dropped mid-load, a full queue, tx+rx binds, and the parts
+//! of long messages.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod support;
@@ -31,14 +31,14 @@ fn connector_config(hosts: &[&SimHandle], extra: &str) -> smpp_router::config::C
     Config::parse(&text).unwrap().connectors.remove(0)
 }
 
-fn submit(i: u32, receipt: bool) -> Body {
-    Body::SubmitSm(SubmitSm {
+fn submit(i: u32, receipt: bool) -> SubmitSm {
+    SubmitSm {
         source: Address::new(Ton(5), Npi(0), Bytes::from_static(b"ACME")),
         dest: Address::new(Ton(1), Npi(1), Bytes::from(format!("1555{i:07}"))),
         registered_delivery: RegisteredDelivery(u8::from(receipt)),
         short_message: Bytes::from(format!("message {i}")),
         ..Default::default()
-    })
+    }
 }
 
 async fn started(
@@ -60,20 +60,18 @@ async fn started(
     (Arc::new(connector), incoming)
 }
 
+/// Sends `n` messages at once, each with `sticky` as its key, and returns the answers.
 async fn submit_all(
     connector: &Arc<Connector>,
     n: u32,
-) -> Vec<Result<Vec<smpp_pdu::Pdu>, SubmitError>> {
+    sticky: Option<u64>,
+) -> Vec<Result<smpp_pdu::Pdu, SubmitError>> {
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let c = connector.clone();
             tokio::spawn(async move {
-                c.submit(
-                    vec![submit(i, false)],
-                    None,
-                    Instant::now() + Duration::from_secs(10),
-                )
-                .await
+                let deadline = Instant::now() + Duration::from_secs(10);
+                c.submit_one(&submit(i, false), sticky, deadline).await
             })
         })
         .collect();
@@ -90,14 +88,13 @@ async fn three_shards_share_the_traffic_and_every_message_is_answered() {
     let c = connector_config(&[&s], "binds = 3\nwindow = 10\n");
     let (connector, _incoming) = started(&c).await;
     assert!(connector.is_up());
-    let results = submit_all(&connector, 300).await;
+    let results = submit_all(&connector, 300, None).await;
     let mut ids = std::collections::HashSet::new();
     for r in results {
-        let answers = r.unwrap();
-        assert_eq!(answers.len(), 1);
-        assert_eq!(answers[0].command_status, CommandStatus::OK);
-        let Body::SubmitSmResp(resp) = &answers[0].body else {
-            panic!("{:?}", answers[0])
+        let answer = r.unwrap();
+        assert_eq!(answer.command_status, CommandStatus::OK);
+        let Body::SubmitSmResp(resp) = &answer.body else {
+            panic!("{answer:?}")
         };
         assert!(ids.insert(resp.message_id.clone()));
     }
@@ -120,10 +117,10 @@ async fn a_bind_dropped_mid_load_hands_its_messages_to_another() {
     let steady = sim(SimConfig::default()).await;
     let c = connector_config(&[&flaky, &steady], "binds = 2\nwindow = 20\n");
     let (connector, _incoming) = started(&c).await;
-    let results = submit_all(&connector, 400).await;
+    let results = submit_all(&connector, 400, None).await;
     let ok = results
         .iter()
-        .filter(|r| matches!(r, Ok(a) if a[0].command_status == CommandStatus::OK))
+        .filter(|r| matches!(r, Ok(a) if a.command_status == CommandStatus::OK))
         .count();
     let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(errors.is_empty(), "{errors:?}");
@@ -144,7 +141,7 @@ async fn a_full_queue_refuses_at_once_and_no_bind_is_said() {
     .await;
     let c = connector_config(&[&slow], "binds = 1\nwindow = 10\nqueue = 4\n");
     let (connector, _incoming) = started(&c).await;
-    let results = submit_all(&connector, 10).await;
+    let results = submit_all(&connector, 10, None).await;
     let full = results
         .iter()
         .filter(|r| matches!(r, Err(SubmitError::QueueFull)))
@@ -160,8 +157,8 @@ async fn a_full_queue_refuses_at_once_and_no_bind_is_said() {
     let (connector, _incoming) =
         Connector::start(&gone, |_| Arc::new(NoObserver) as Arc<dyn Observer>);
     let r = connector
-        .submit(
-            vec![submit(1, false)],
+        .submit_one(
+            &submit(1, false),
             None,
             Instant::now() + Duration::from_secs(30),
         )
@@ -187,14 +184,14 @@ async fn tx_rx_shards_send_on_one_bind_and_take_receipts_on_the_other() {
     let mut ids = std::collections::HashSet::new();
     for i in 0..20 {
         let a = connector
-            .submit(
-                vec![submit(i, true)],
+            .submit_one(
+                &submit(i, true),
                 None,
                 Instant::now() + Duration::from_secs(5),
             )
             .await
             .unwrap();
-        let Body::SubmitSmResp(r) = &a[0].body else {
+        let Body::SubmitSmResp(r) = &a.body else {
             panic!()
         };
         ids.insert(r.message_id.clone());
@@ -220,21 +217,32 @@ async fn tx_rx_shards_send_on_one_bind_and_take_receipts_on_the_other() {
     s.shutdown().await;
 }
 
+/// The parts of a long message (one sticky key) all go through one shard, where other
+/// messages spread over the shards with the most room.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_message_goes_out_whole_and_in_order() {
-    let s = sim(SimConfig::default()).await;
+async fn the_parts_of_a_long_message_share_one_shard() {
+    let s = sim(SimConfig {
+        resp_delay: Duration::from_millis(300),
+        ..SimConfig::default()
+    })
+    .await;
     let c = connector_config(&[&s], "binds = 3\n");
     let (connector, _incoming) = started(&c).await;
-    let parts: Vec<Body> = (0..3).map(|i| submit(i, false)).collect();
-    let answers = connector
-        .submit(parts, Some(7), Instant::now() + Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(answers.len(), 3);
-    assert!(answers
-        .iter()
-        .all(|a| a.command_status == CommandStatus::OK));
-    assert_eq!(s.counts().accepted, 3);
+    for (sticky, want) in [(Some(7), vec![0, 0, 3]), (None, vec![1, 1, 1])] {
+        let sending = {
+            let connector = connector.clone();
+            tokio::spawn(async move { submit_all(&connector, 3, sticky).await })
+        };
+        // While the carrier sits on them: where are they?
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let mut in_flight: Vec<usize> = connector.status().iter().map(|s| s.in_flight).collect();
+        in_flight.sort_unstable();
+        assert_eq!(in_flight, want, "sticky {sticky:?}");
+        for r in sending.await.unwrap() {
+            assert_eq!(r.unwrap().command_status, CommandStatus::OK);
+        }
+    }
+    assert_eq!(s.counts().accepted, 6);
     Arc::try_unwrap(connector).unwrap().shutdown().await;
     s.shutdown().await;
 }
@@ -258,14 +266,14 @@ async fn a_tls_connector_verifies_the_carrier() {
     let c = connector_config(&[&s], &tls);
     let (connector, _incoming) = started(&c).await;
     let a = connector
-        .submit(
-            vec![submit(1, false)],
+        .submit_one(
+            &submit(1, false),
             None,
             Instant::now() + Duration::from_secs(5),
         )
         .await
         .unwrap();
-    assert_eq!(a[0].command_status, CommandStatus::OK);
+    assert_eq!(a.command_status, CommandStatus::OK);
     Arc::try_unwrap(connector).unwrap().shutdown().await;
 
     // The wrong name is refused at the handshake: the shard never binds.
