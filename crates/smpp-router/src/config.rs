@@ -19,6 +19,7 @@ use smpp_pdu::CommandStatus;
 use crate::consent::{AccountConsent, OptOutScope, Replies};
 use crate::gate::{QuietAction, RouteConsent};
 use crate::ids::{IdFormat, MAX_NODE};
+use crate::numbering::Numbering;
 use crate::policy::Keywords;
 use crate::routes::{ConnectorId, Rule, Target};
 use crate::Error;
@@ -67,6 +68,9 @@ pub struct Node {
     /// stealing, and no wake-up crosses threads (the store's committer has a thread of its own
     /// either way).
     pub workers: usize,
+    /// How numbers are written where nothing more particular is said (accounts and
+    /// connectors inherit it).
+    pub numbering: Numbering,
 }
 
 /// One thread fewer than the machine has, at least one: the store's committer is the other.
@@ -119,6 +123,8 @@ pub struct Account {
     pub pending_max: u64,
     /// … kept at most this long.
     pub pending_ttl: Duration,
+    /// How its submits write numbers (national ones: in which country).
+    pub numbering: Numbering,
 }
 
 /// A keyword on a shared number.
@@ -234,6 +240,20 @@ pub struct Connector {
     pub retention: Duration,
     /// Start a simulated carrier in-process at `hosts[0]` (the quickstart's carrier).
     pub simulate: bool,
+    /// How its carrier writes the numbers of the MO it delivers.
+    pub numbering: Numbering,
+}
+
+impl Connector {
+    /// Whether `other` keeps the same binds: everything but how MO numbers are read (a
+    /// reload that changes only that must not drop the carrier's binds).
+    pub fn same_binds(&self, other: &Connector) -> bool {
+        *other
+            == Connector {
+                numbering: other.numbering.clone(),
+                ..self.clone()
+            }
+    }
 }
 
 /// How MO finds its account, beyond owned numbers and keywords.
@@ -278,6 +298,9 @@ struct RawNode {
     id: Option<Spanned<i64>>,
     data_dir: Option<String>,
     workers: Option<Spanned<i64>>,
+    country_code: Option<Spanned<String>>,
+    trunk_prefix: Option<Spanned<String>>,
+    international_prefix: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -317,6 +340,9 @@ struct RawAccount {
     consent: Option<RawConsent>,
     pending_max: Option<Spanned<i64>>,
     pending_ttl: Option<Spanned<String>>,
+    country_code: Option<Spanned<String>>,
+    trunk_prefix: Option<Spanned<String>>,
+    international_prefix: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -391,6 +417,9 @@ struct RawConnector {
     retention: Option<Spanned<String>>,
     #[serde(default)]
     simulate: bool,
+    country_code: Option<Spanned<String>>,
+    trunk_prefix: Option<Spanned<String>>,
+    international_prefix: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -595,8 +624,15 @@ impl Config {
                 id: 0,
                 data_dir: PathBuf::from("data"),
                 workers: default_workers(),
+                numbering: Numbering::default(),
             },
             Some(n) => Node {
+                numbering: numbering(
+                    &c,
+                    "node.",
+                    [&n.country_code, &n.trunk_prefix, &n.international_prefix],
+                    &Numbering::default(),
+                )?,
                 id: c.int("node.id", n.id.as_ref(), 0..i64::from(MAX_NODE) + 1, 0)? as u16,
                 data_dir: PathBuf::from(n.data_dir.unwrap_or_else(|| "data".into())),
                 workers: c.int(
@@ -793,6 +829,12 @@ impl Config {
                         keyword: k.get_ref().keyword.to_ascii_uppercase(),
                     })
                     .collect(),
+                numbering: numbering(
+                    &c,
+                    &key(""),
+                    [&a.country_code, &a.trunk_prefix, &a.international_prefix],
+                    &node.numbering,
+                )?,
             });
         }
 
@@ -923,6 +965,12 @@ impl Config {
                     Duration::from_secs(72 * 3600),
                 )?,
                 simulate: r.simulate,
+                numbering: numbering(
+                    &c,
+                    &key(""),
+                    [&r.country_code, &r.trunk_prefix, &r.international_prefix],
+                    &node.numbering,
+                )?,
             });
         }
 
@@ -1147,6 +1195,65 @@ fn parse_window(s: &str) -> Option<crate::local_time::Window> {
     Some(crate::local_time::Window {
         start: time(a)?,
         end: time(b)?,
+    })
+}
+
+/// `country_code`, `trunk_prefix` and `international_prefix` under `at` (`"node."`,
+/// `"accounts[2]."`); what is not given is `inherited` (a country code given brings its own
+/// country's prefixes).
+fn numbering(
+    c: &Checker<'_>,
+    at: &str,
+    [cc, trunk, intl]: [&Option<Spanned<String>>; 3],
+    inherited: &Numbering,
+) -> Result<Numbering, Error> {
+    fn digits<'v>(
+        c: &Checker<'_>,
+        key: String,
+        v: &'v Option<Spanned<String>>,
+        len: Range<usize>,
+        what: &str,
+    ) -> Result<Option<&'v str>, Error> {
+        let Some(v) = v else { return Ok(None) };
+        let s = v.get_ref();
+        if !len.contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(c.err(key, &v.span(), format!("{s:?} is not {what}")));
+        }
+        Ok(Some(s.as_str()))
+    }
+    let country = digits(
+        c,
+        format!("{at}country_code"),
+        cc,
+        1..4,
+        "a country calling code (1 to 3 digits, such as \"44\")",
+    )?;
+    if let (Some(code), Some(v)) = (country, cc) {
+        if code.starts_with('0') {
+            return Err(c.err(
+                format!("{at}country_code"),
+                &v.span(),
+                "a country calling code does not start with 0",
+            ));
+        }
+    }
+    let trunk = digits(
+        c,
+        format!("{at}trunk_prefix"),
+        trunk,
+        0..4,
+        "a trunk prefix (up to 3 digits, such as \"0\"; \"\" for none)",
+    )?;
+    let international = digits(
+        c,
+        format!("{at}international_prefix"),
+        intl,
+        1..5,
+        "an international prefix (1 to 4 digits, such as \"00\")",
+    )?;
+    Ok(match country {
+        Some(code) => Numbering::new(code, trunk, international),
+        None => inherited.clone().with_prefixes(trunk, international),
     })
 }
 

@@ -16,6 +16,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
+use crate::numbering::Numbering;
 use crate::policy::{pack_number, parse_csv, BadRow, Intent, Keywords, Scope, Suppressions};
 use crate::Error;
 
@@ -254,8 +255,13 @@ impl Consent {
     ///
     /// # Errors
     /// When the log cannot be written.
-    pub fn import_csv(&self, scope: Scope, text: &str) -> std::io::Result<(usize, Vec<BadRow>)> {
-        let (numbers, bad) = parse_csv(text);
+    pub fn import_csv(
+        &self,
+        scope: Scope,
+        text: &str,
+        numbering: &Numbering,
+    ) -> std::io::Result<(usize, Vec<BadRow>)> {
+        let (numbers, bad) = parse_csv(text, numbering);
         let entries: Vec<_> = numbers.into_iter().map(|n| (scope, n)).collect();
         let added = self.change(true, &entries)?;
         Ok((added, bad))
@@ -519,7 +525,11 @@ mod tests {
                 "HELP is not an opt-out"
             );
             let (added, bad) = c
-                .import_csv(Scope::Global, "number\n15550003\nxyz\n")
+                .import_csv(
+                    Scope::Global,
+                    "number\n15550003\nxyz\n",
+                    &Numbering::default(),
+                )
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!((added, bad.len()), (1, 1));
         }
@@ -547,7 +557,7 @@ mod tests {
         let log_len = || std::fs::metadata(dir.join("opt-outs.log")).map_or(0, |m| m.len());
         let before = log_len();
         let (added, _) = c
-            .import_csv(Scope::Global, "15550003\n")
+            .import_csv(Scope::Global, "15550003\n", &Numbering::default())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((added, log_len()), (0, before));
         let _ = std::fs::remove_dir_all(&dir);

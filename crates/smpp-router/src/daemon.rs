@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use smpp_pdu::Ton;
 use smpp_session::Role;
 use smpp_store::{CommitHook, EmbeddedStore, Options, Store};
 use smpp_tokio::{Authenticate, Observer, SmscConfig};
@@ -21,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::consent::Consent;
 use crate::metrics::Metrics;
+use crate::numbering::Numbering;
 use crate::router::Router;
 use crate::Error;
 
@@ -107,13 +109,13 @@ impl Daemon {
         }
 
         let consent = Arc::new(Consent::open(dir)?);
-        let accounts: Accounts = Arc::new(RwLock::new(account_ids(&config)));
+        let accounts: Accounts = Arc::new(RwLock::new(Known::of(&config)));
         for imp in &config.suppression_imports {
             let text = std::fs::read_to_string(&imp.file).map_err(|e| {
                 Error::Start(format!("suppression import {}: {e}", imp.file.display()))
             })?;
             let (added, bad) = consent
-                .import_csv(imp.scope, &text)
+                .import_csv(imp.scope, &text, &config.node.numbering)
                 .map_err(|e| Error::Start(format!("opt-out list: {e}")))?;
             for b in &bad {
                 tracing::warn!(file = %imp.file.display(), line = b.line, reason = %b.reason, "suppression row skipped");
@@ -180,7 +182,7 @@ impl Daemon {
         let config = Config::load(&self.config_path)?;
         self.router.apply(&config);
         if let Ok(mut a) = self.accounts.write() {
-            *a = account_ids(&config);
+            *a = Known::of(&config);
         }
         tracing::info!("configuration reloaded");
         Ok(())
@@ -291,19 +293,30 @@ async fn serve_admin(
 struct AdminView {
     router: Arc<Router>,
     consent: Arc<Consent>,
-    /// The configured system_ids, kept current by reloads.
+    /// The configured system_ids and the node's numbering, kept current by reloads.
     accounts: Accounts,
 }
 
-/// The configured system_ids.
-type Accounts = Arc<RwLock<HashSet<String>>>;
+/// What the admin API needs of the config, kept current by reloads.
+type Accounts = Arc<RwLock<Known>>;
 
-fn account_ids(config: &Config) -> HashSet<String> {
-    config
-        .accounts
-        .iter()
-        .map(|a| a.system_id.clone())
-        .collect()
+/// The configured system_ids, and how numbers given to the admin API are written.
+struct Known {
+    ids: HashSet<String>,
+    numbering: Numbering,
+}
+
+impl Known {
+    fn of(config: &Config) -> Known {
+        Known {
+            ids: config
+                .accounts
+                .iter()
+                .map(|a| a.system_id.clone())
+                .collect(),
+            numbering: config.node.numbering.clone(),
+        }
+    }
 }
 
 impl AdminView {
@@ -313,13 +326,21 @@ impl AdminView {
             let known = self
                 .accounts
                 .read()
-                .map(|a| a.contains(id))
+                .map(|a| a.ids.contains(id))
                 .unwrap_or(false);
             if !known {
                 return Err(format!("no account has system_id {id:?}"));
             }
         }
         Ok(scope)
+    }
+
+    /// How the node writes numbers (CSV lists and numbers posted here are read with it).
+    fn numbering(&self) -> Numbering {
+        self.accounts
+            .read()
+            .map(|a| a.numbering.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -339,9 +360,10 @@ impl AdminState for AdminView {
     }
 
     fn add_suppressions(&self, scope: &str, csv: &str) -> Result<serde_json::Value, String> {
+        let numbering = self.numbering();
         let (added, bad) = self
             .consent
-            .import_csv(self.scope(scope)?, csv)
+            .import_csv(self.scope(scope)?, csv, &numbering)
             .map_err(|e| format!("not stored: {e}"))?;
         let bad: Vec<_> = bad
             .iter()
@@ -352,7 +374,9 @@ impl AdminState for AdminView {
 
     fn remove_suppression(&self, scope: &str, number: &str) -> Result<serde_json::Value, String> {
         let scope_v = self.scope(scope)?;
-        let n = crate::policy::pack_number(number.as_bytes())
+        let n = self
+            .numbering()
+            .pack(Ton::UNKNOWN, number.as_bytes())
             .ok_or_else(|| format!("{number:?} is not a phone number"))?;
         let removed = self
             .consent

@@ -13,6 +13,9 @@
 //! a three-part message and refuse the third, and parts either side of the window's edge would
 //! be split between sent and held. The opt-out check stays per part: a STOP between two parts
 //! is honoured at once.
+//!
+//! Numbers are compared in international form ([`crate::numbering`]), read with the account's
+//! home country: a STOP from `+447700900123` blocks a submit to `07700900123`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -25,6 +28,7 @@ use crate::clock::Clock;
 use crate::config::Account;
 use crate::consent::{account_scope, AccountConsent, Consent};
 use crate::local_time::{Window, ZoneMap};
+use crate::numbering;
 use crate::policy::pack_number;
 
 /// What happens to marketing outside the recipient's daytime.
@@ -188,7 +192,14 @@ impl Gate {
         let policy = &account.consent;
         let e = Effective::of(policy, route, sm);
         let scope = account_scope(&account.system_id);
-        if e.enforce && pack_number(&sm.dest.addr).is_none() {
+        let (mut dest, mut source) = ([0; numbering::MAX], [0; numbering::MAX]);
+        let dest = account
+            .numbering
+            .international(sm.dest.ton, &sm.dest.addr, &mut dest);
+        let source = account
+            .numbering
+            .international(sm.source.ton, &sm.source.addr, &mut source);
+        if e.enforce && pack_number(dest).is_none() {
             // Not a number the lists can be checked against (`1-555-…`, letters): written so,
             // an opted-out person would be texted.
             return Verdict::Refuse {
@@ -196,7 +207,7 @@ impl Gate {
                 reason: "bad_destination",
             };
         }
-        if e.enforce && self.consent.blocks(scope, &sm.source.addr, &sm.dest.addr) {
+        if e.enforce && self.consent.blocks(scope, source, dest) {
             return Verdict::Refuse {
                 status: policy.refuse_status,
                 reason: "opted_out",
@@ -206,30 +217,27 @@ impl Gate {
             return Verdict::Send;
         }
         let Some(key) = message() else {
-            return self.decide(scope, &e, policy, sm);
+            return self.decide(scope, &e, policy, dest);
         };
         // Held across the decision, so that two parts checked at once get one decision.
         let Ok(mut parts) = self.parts.lock() else {
-            return self.decide(scope, &e, policy, sm);
+            return self.decide(scope, &e, policy, dest);
         };
         if let Some(verdict) = parts.get(key) {
             return verdict;
         }
-        let verdict = self.decide(scope, &e, policy, sm);
+        let verdict = self.decide(scope, &e, policy, dest);
         parts.put(key, verdict, self.clock.now(), self.parts_cap);
         verdict
     }
 
-    /// Quiet hours and caps for a marketing message.
-    fn decide(&self, scope: u32, e: &Effective, policy: &AccountConsent, sm: &SubmitSm) -> Verdict {
+    /// Quiet hours and caps for a marketing message to `dest` (international form).
+    fn decide(&self, scope: u32, e: &Effective, policy: &AccountConsent, dest: &[u8]) -> Verdict {
         let now = self.clock.now();
         let mut verdict = Verdict::Send;
         if let Some(window) = e.window {
             let ts = jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-            if let Err(opens) = self
-                .zones
-                .check(&sm.dest.addr, &policy.timezone, window, ts)
-            {
+            if let Err(opens) = self.zones.check(dest, &policy.timezone, window, ts) {
                 verdict = match e.action {
                     QuietAction::Hold => Verdict::Hold {
                         until: SystemTime::from(opens),
@@ -244,7 +252,7 @@ impl Gate {
                 };
             }
         }
-        let Some(recipient) = pack_number(&sm.dest.addr) else {
+        let Some(recipient) = pack_number(dest) else {
             return verdict;
         };
         let over = self
@@ -273,8 +281,12 @@ impl Gate {
         let e = Effective::of(&account.consent, route, sm);
         let window = e.window.filter(|_| e.marketing)?;
         let ts = jiff::Timestamp::try_from(self.clock.now()).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let mut dest = [0; numbering::MAX];
+        let dest = account
+            .numbering
+            .international(sm.dest.ton, &sm.dest.addr, &mut dest);
         self.zones
-            .check(&sm.dest.addr, &account.consent.timezone, window, ts)
+            .check(dest, &account.consent.timezone, window, ts)
             .err()
             .map(SystemTime::from)
     }
@@ -284,11 +296,16 @@ impl Gate {
     /// [`Gate::closed_until`].)
     pub fn still_wanted(&self, account: &Account, route: &RouteConsent, sm: &SubmitSm) -> bool {
         let e = Effective::of(&account.consent, route, sm);
+        let (mut dest, mut source) = ([0; numbering::MAX], [0; numbering::MAX]);
         !(e.enforce
             && self.consent.blocks(
                 account_scope(&account.system_id),
-                &sm.source.addr,
-                &sm.dest.addr,
+                account
+                    .numbering
+                    .international(sm.source.ton, &sm.source.addr, &mut source),
+                account
+                    .numbering
+                    .international(sm.dest.ton, &sm.dest.addr, &mut dest),
             ))
     }
 }

@@ -36,6 +36,7 @@ pub mod ids;
 pub mod local_time;
 pub mod metrics;
 pub mod mo;
+pub mod numbering;
 pub mod policy;
 pub mod receipts;
 pub mod router;

@@ -11,6 +11,9 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::config::{Account, Mo};
+use smpp_pdu::Ton;
+
+use crate::numbering;
 use crate::policy::pack_number;
 
 /// Why an MO went where it went (a metrics label).
@@ -51,22 +54,24 @@ pub struct MoTable {
     default: Option<usize>,
 }
 
-/// A number without its leading `+`.
-fn bare(number: &[u8]) -> &[u8] {
-    number.strip_prefix(b"+").unwrap_or(number)
-}
-
 impl MoTable {
-    /// Builds the table; accounts are named by their index in `accounts`.
+    /// Builds the table; accounts are named by their index in `accounts`. Their numbers are
+    /// read as written in their home country ([`Account::numbering`]).
     pub fn new(accounts: &[Account], mo: &Mo) -> Self {
         let mut t = MoTable::default();
+        let mut buf = [0; numbering::MAX];
         for (i, a) in accounts.iter().enumerate() {
+            let mut international = |n: &str| {
+                a.numbering
+                    .international(Ton::UNKNOWN, n.as_bytes(), &mut buf)
+                    .to_vec()
+            };
             for n in &a.numbers {
-                t.numbers.insert(bare(n.as_bytes()).to_vec(), i);
+                t.numbers.insert(international(n), i);
             }
             for k in &a.keywords {
                 let key = (
-                    bare(k.number.as_bytes()).to_vec(),
+                    international(&k.number),
                     k.keyword.to_ascii_uppercase().into_bytes(),
                 );
                 t.keywords.insert(key, i);
@@ -79,16 +84,15 @@ impl MoTable {
         t
     }
 
-    /// The account for an MO to `dest` with `text`. `conversation` is asked only when neither
-    /// a number nor a keyword decides: it returns the account that last texted the sender
-    /// from `dest` within the window, if any.
+    /// The account for an MO to `dest` (in international form: [`crate::numbering`]) with
+    /// `text`. `conversation` is asked only when neither a number nor a keyword decides: it
+    /// returns the account that last texted the sender from `dest` within the window, if any.
     pub fn route(
         &self,
         dest: &[u8],
         text: &[u8],
         conversation: impl FnOnce() -> Option<usize>,
     ) -> (Option<usize>, Reason) {
-        let dest = bare(dest);
         if let Some(&a) = self.numbers.get(dest) {
             return (Some(a), Reason::OwnedNumber);
         }
@@ -118,11 +122,11 @@ impl MoTable {
 /// (A cluster keeps this in the shared store; a restarted node forgets it, and replies then
 /// fall through to the default account.)
 ///
-/// Numbers are kept packed ([`pack_number`]): sixteen bytes a conversation, and nothing that
-/// holds on to the submit's frame (an address slice of it would keep the whole read buffer it
-/// came in alive for as long as the conversation is remembered). A sender that is not a number
-/// (an alphanumeric sender id such as `ACME`) cannot be replied to, so it starts no
-/// conversation and takes no room.
+/// Numbers are kept packed ([`pack_number`], international form): sixteen bytes
+/// a conversation, and nothing that holds on to the submit's frame (an address slice of it
+/// would keep the whole read buffer it came in alive for as long as the conversation is
+/// remembered). A sender that is not a number (an alphanumeric sender id such as `ACME`)
+/// cannot be replied to, so it starts no conversation and takes no room.
 #[derive(Debug)]
 pub struct Conversations {
     window: Duration,
@@ -142,7 +146,7 @@ impl Conversations {
         }
     }
 
-    /// `account` texted `recipient` from `sender` at `now`.
+    /// `account` texted `recipient` from `sender` (both in international form) at `now`.
     pub fn texted(&mut self, sender: &[u8], recipient: &[u8], account: usize, now: Instant) {
         let (Some(sender), Some(recipient)) = (pack_number(sender), pack_number(recipient)) else {
             return;
@@ -211,7 +215,7 @@ default_account = "fallback"
             (Some(0), Reason::OwnedNumber)
         );
         assert_eq!(
-            t.route(b"+15550100", b"hi", || Some(1)),
+            t.route(b"15550100", b"hi", || Some(1)),
             (Some(0), Reason::OwnedNumber)
         );
         assert_eq!(
@@ -256,6 +260,31 @@ default_account = "fallback"
         assert_eq!(
             t.route(b"99999", b"hello", none),
             (None, Reason::Unroutable)
+        );
+    }
+
+    /// Numbers in the config are read as the account writes them: a national number is its
+    /// country's, a short code stays a short code.
+    #[test]
+    fn owned_numbers_are_read_in_the_accounts_country() {
+        let text = CONFIG.replace(
+            "numbers = [\"+15550100\"]",
+            "numbers = [\"07700900123\", \"60006\"]\ncountry_code = \"44\"",
+        );
+        let c = Config::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        let t = MoTable::new(&c.accounts, &c.mo);
+        let none = || None;
+        assert_eq!(
+            t.route(b"447700900123", b"hi", none),
+            (Some(0), Reason::OwnedNumber)
+        );
+        assert_eq!(
+            t.route(b"60006", b"hi", none),
+            (Some(0), Reason::OwnedNumber)
+        );
+        assert_eq!(
+            t.route(b"07700900123", b"hi", none),
+            (Some(2), Reason::Default)
         );
     }
 

@@ -9,6 +9,10 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 
+use smpp_pdu::Ton;
+
+use crate::numbering::Numbering;
+
 /// What a reply's text asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
@@ -248,10 +252,10 @@ pub struct BadRow {
 }
 
 /// Reads a suppression list: one number per line, optionally followed by a comma and more
-/// columns (ignored). A first line that is not a number is taken as a header; blank lines and
+/// columns (ignored), written as `numbering` says. A first line that is not a number is taken as a header; blank lines and
 /// lines starting with `#` are skipped. Returns the numbers and the rows that were refused,
 /// each with its line.
-pub fn parse_csv(text: &str) -> (Vec<u64>, Vec<BadRow>) {
+pub fn parse_csv(text: &str, numbering: &Numbering) -> (Vec<u64>, Vec<BadRow>) {
     let mut good = Vec::new();
     let mut bad = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -265,7 +269,7 @@ pub fn parse_csv(text: &str) -> (Vec<u64>, Vec<BadRow>) {
             .unwrap_or("")
             .trim()
             .trim_matches('"');
-        match pack_number(first.as_bytes()) {
+        match numbering.pack(Ton::UNKNOWN, first.as_bytes()) {
             Some(n) => good.push(n),
             None if i == 0 => {} // a header such as `number,reason`
             None => bad.push(BadRow {
@@ -341,7 +345,7 @@ mod tests {
     #[test]
     fn csv_keeps_good_rows_and_names_bad_ones_by_line() {
         let text = "number,reason\n+15550001,complaint\n\n# carrier list\n15550002\nnot-a-number,x\n\"15550003\"\n12 34\n";
-        let (good, bad) = parse_csv(text);
+        let (good, bad) = parse_csv(text, &Numbering::default());
         assert_eq!(
             good,
             [b"15550001", b"15550002", b"15550003"]

@@ -37,7 +37,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use smpp_pdu::concat::Udh;
-use smpp_pdu::{Body, CommandStatus, DecodeOptions, DeliverSm, MessageIdResp, Pdu, SubmitSm};
+use smpp_pdu::{Body, CommandStatus, DecodeOptions, DeliverSm, MessageIdResp, Pdu, SubmitSm, Ton};
 use smpp_session::BindKind;
 use smpp_store::{Correlation, CorrelationKey, PendingEntry, QueuePolicy, Store};
 use smpp_tokio::{Connection, Incoming, Link, Throttle};
@@ -54,6 +54,7 @@ use crate::held::{Entry, Held, HeldMessage, HoldError};
 use crate::ids::{IdBuf, IdGenerator, MessageId};
 use crate::metrics::Metrics;
 use crate::mo::{Conversations, MoTable};
+use crate::numbering::{self, Numbering};
 use crate::policy::Intent;
 use crate::receipts;
 use crate::routes::{Message, Resolved, RouteTable};
@@ -139,6 +140,26 @@ struct Tables {
     connector_configs: Vec<config::Connector>,
     tps: Vec<Option<Mutex<Throttle>>>,
     smpp: config::Smpp,
+}
+
+impl Tables {
+    /// The rule a submit from `account` to `dest` (as written in the submit) matches: the
+    /// destination is read in the account's home country ([`crate::numbering`]).
+    fn route(
+        &self,
+        account: &Account,
+        (ton, dest): (Ton, &[u8]),
+        source: &[u8],
+        service_type: &[u8],
+    ) -> Option<Resolved<'_>> {
+        let mut buf = [0; numbering::MAX];
+        self.routes.resolve(&Message {
+            account: account.system_id.as_bytes(),
+            dest: account.numbering.international(ton, dest, &mut buf),
+            source,
+            service_type,
+        })
+    }
 }
 
 /// A bound customer link that can take deliver_sm.
@@ -297,7 +318,7 @@ impl Router {
             let kept = old
                 .connector_configs
                 .iter()
-                .position(|o| o == c)
+                .position(|o| o.same_binds(c))
                 .map(|i| old.connectors[i].clone());
             let connector = kept.unwrap_or_else(|| {
                 let metrics = self.metrics.clone();
@@ -454,13 +475,21 @@ impl Router {
     /// The rule and connector names a message would take (for the resolve API).
     pub fn resolve(&self, account: &str, dst: &str) -> Option<(String, Vec<String>)> {
         let t = self.tables();
-        let m = Message {
-            account: account.as_bytes(),
-            dest: dst.as_bytes(),
-            source: b"",
-            service_type: b"",
+        let r = match t.access.index_of(account.as_bytes()) {
+            Some(i) => t.route(
+                t.access.accounts().get(i)?,
+                (Ton::UNKNOWN, dst.as_bytes()),
+                b"",
+                b"",
+            )?,
+            // An unknown account matches the rules that name no account.
+            None => t.routes.resolve(&Message {
+                account: account.as_bytes(),
+                dest: dst.as_bytes(),
+                source: b"",
+                service_type: b"",
+            })?,
         };
-        let r = t.routes.resolve(&m)?;
         let names = r
             .rule
             .target
@@ -588,13 +617,8 @@ impl Router {
                 return (CommandStatus::THROTTLED, None, None);
             }
         }
-        let m = Message {
-            account: account.system_id.as_bytes(),
-            dest: &sm.dest.addr,
-            source: &sm.source.addr,
-            service_type: &sm.service_type,
-        };
-        let Some(route) = tables.routes.resolve(&m) else {
+        let dest = (sm.dest.ton, &sm.dest.addr[..]);
+        let Some(route) = tables.route(account, dest, &sm.source.addr, &sm.service_type) else {
             tracing::debug!(account = %account.system_id, "no route");
             self.metrics.no_route(&account.system_id);
             return (CommandStatus::INVDSTADR, None, None);
@@ -713,8 +737,14 @@ impl Router {
                 return Sent::failed_after_taken(connector);
             };
             let id = id.unwrap_or_else(|| self.ids.next());
-            if let (Some(i), Ok(mut c)) = (index, self.conversations.lock()) {
-                c.texted(&sm.source.addr, &sm.dest.addr, i, std::time::Instant::now());
+            if let Some(i) = index {
+                let (mut from, mut to) = ([0; numbering::MAX], [0; numbering::MAX]);
+                let n = &account.numbering;
+                let from = n.international(sm.source.ton, &sm.source.addr, &mut from);
+                let to = n.international(sm.dest.ton, &sm.dest.addr, &mut to);
+                if let Ok(mut c) = self.conversations.lock() {
+                    c.texted(from, to, i, std::time::Instant::now());
+                }
             }
             if wants_receipt {
                 let retention = tables
@@ -834,13 +864,8 @@ impl Router {
             return true;
         };
         let sm = &m.submit;
-        let msg = Message {
-            account: account.system_id.as_bytes(),
-            dest: &sm.dest.addr,
-            source: &sm.source.addr,
-            service_type: &sm.service_type,
-        };
-        let (status, taken) = match tables.routes.resolve(&msg) {
+        let dest = (sm.dest.ton, &sm.dest.addr[..]);
+        let (status, taken) = match tables.route(account, dest, &sm.source.addr, &sm.service_type) {
             None => (CommandStatus::INVDSTADR, false),
             Some(route) if !self.gate.still_wanted(account, &route.rule.consent, sm) => {
                 (account.consent.refuse_status, false)
@@ -970,7 +995,7 @@ impl Router {
         }
         let replies = join_all(
             mos.iter()
-                .map(|&(i, d)| async move { (i, self.mo(d).await) }),
+                .map(|&(i, d)| async move { (i, self.mo(connector, d).await) }),
         );
         let (replies, queued) =
             futures_util::future::join(replies, self.receipts(connector, &receipts, &keys)).await;
@@ -1339,33 +1364,34 @@ impl Router {
         tables: &Tables,
         account: &Account,
         d: &DeliverSm,
+        [number, person]: [&[u8]; 2],
     ) -> Result<Option<Confirmation>, ()> {
         let mut text = String::new();
         smpp_pdu::text::decode(d.payload(), d.data_coding, &mut text);
         let scope = account_scope(&account.system_id);
-        let reply = match self.consent.on_mo(
-            &account.consent,
-            scope,
-            &d.dest.addr,
-            &d.source.addr,
-            text.as_bytes(),
-        ) {
-            Ok(Some(r)) => r,
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                tracing::error!(error = %e, "opt-out not stored");
-                return Err(());
-            }
-        };
+        let reply =
+            match self
+                .consent
+                .on_mo(&account.consent, scope, number, person, text.as_bytes())
+            {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    tracing::error!(error = %e, "opt-out not stored");
+                    return Err(());
+                }
+            };
         let kind = match reply.intent {
             Intent::Stop => "opt_out",
             Intent::Start => "opt_in",
             Intent::Help => "help",
         };
         let submit = reply_submit(d, &reply.text);
+        // The person's number as the lists know it: international, read in the carrier's
+        // country (the account's numbering is for what the account writes).
         let m = Message {
             account: account.system_id.as_bytes(),
-            dest: &submit.dest.addr,
+            dest: person,
             source: &submit.source.addr,
             service_type: b"",
         };
@@ -1389,27 +1415,42 @@ impl Router {
     }
 
     /// Handles a reply; the status answers the carrier.
-    async fn mo(&self, d: &DeliverSm) -> CommandStatus {
+    async fn mo(&self, connector: &str, d: &DeliverSm) -> CommandStatus {
         let tables = self.tables();
         let text = d.payload();
-        let conversation = || {
-            self.conversations.lock().ok()?.answered(
-                &d.dest.addr,
-                &d.source.addr,
-                std::time::Instant::now(),
-            )
+        // Its numbers as the carrier writes them, made international.
+        let fallback;
+        let numbering = match tables
+            .connector_configs
+            .iter()
+            .find(|c| c.name == connector)
+        {
+            Some(c) => &c.numbering,
+            // Retired by a reload while its MO was handled.
+            None => {
+                fallback = Numbering::default();
+                &fallback
+            }
         };
-        let (account, reason) = tables.mo.route(&d.dest.addr, text, conversation);
+        let (mut number, mut person) = ([0; numbering::MAX], [0; numbering::MAX]);
+        let number = numbering.international(d.dest.ton, &d.dest.addr, &mut number);
+        let person = numbering.international(d.source.ton, &d.source.addr, &mut person);
+        let conversation = || {
+            self.conversations
+                .lock()
+                .ok()?
+                .answered(number, person, std::time::Instant::now())
+        };
+        let (account, reason) = tables.mo.route(number, text, conversation);
         self.metrics.mo(reason);
         let Some(account) = account.and_then(|i| tables.access.accounts().get(i)) else {
             // Nobody to hand it to, but a STOP is still a STOP: that number texts them no more.
             let mut text = String::new();
             smpp_pdu::text::decode(d.payload(), d.data_coding, &mut text);
-            return match self.consent.on_unroutable_mo(
-                &d.dest.addr,
-                &d.source.addr,
-                text.as_bytes(),
-            ) {
+            return match self
+                .consent
+                .on_unroutable_mo(number, person, text.as_bytes())
+            {
                 Ok(true) => {
                     self.metrics.consent("", "opt_out");
                     CommandStatus::OK
@@ -1421,7 +1462,7 @@ impl Router {
                 }
             };
         };
-        let Ok(confirmation) = self.consent_reply(&tables, account, d) else {
+        let Ok(confirmation) = self.consent_reply(&tables, account, d, [number, person]) else {
             return CommandStatus::X_T_APPN;
         };
         if !self

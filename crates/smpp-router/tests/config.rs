@@ -382,3 +382,75 @@ fn pending_queue_bounds_are_read_per_account_and_checked() {
         assert_eq!((got.as_str(), line), (key, line_of(extra, &bad)));
     }
 }
+
+/// `country_code` and the prefixes: `[node]`'s are inherited by accounts and connectors, a
+/// country code brings its own prefixes, and bad values name their key and line.
+#[test]
+fn home_countries_are_inherited_and_checked() {
+    let intl = |n: &smpp_router::numbering::Numbering, ton: u8, number: &str| {
+        let mut buf = [0; smpp_router::numbering::MAX];
+        String::from_utf8_lossy(n.international(smpp_pdu::Ton(ton), number.as_bytes(), &mut buf))
+            .into_owned()
+    };
+    let text = EXAMPLE
+        .replacen("id = 1 ", "id = 1\ncountry_code = \"44\" ", 1)
+        .replacen(
+            "numbers = [\"15550100\"]",
+            "numbers = [\"15550100\"]\ncountry_code = \"1\"",
+            1,
+        );
+    let c = Config::parse(&text).unwrap();
+    assert_eq!(c.node.numbering.country_code(), Some("44"));
+    assert_eq!(c.connectors[0].numbering, c.node.numbering);
+    assert_eq!(
+        intl(&c.connectors[0].numbering, 2, "07700900123"),
+        "447700900123"
+    );
+    // The account is American: trunk prefix 1, international prefix 011.
+    assert_eq!(
+        intl(&c.accounts[0].numbering, 2, "12125550123"),
+        "12125550123"
+    );
+    assert_eq!(
+        intl(&c.accounts[0].numbering, 0, "011447700900123"),
+        "447700900123"
+    );
+    // Nothing said: no home country.
+    let d = Config::parse(EXAMPLE).unwrap();
+    // A reload that changes only how MO numbers are read keeps the carrier's binds.
+    assert!(d.connectors[0].same_binds(&c.connectors[0]));
+    let mut wider = d.connectors[0].clone();
+    wider.window += 1;
+    assert!(!d.connectors[0].same_binds(&wider));
+    assert_eq!(d.accounts[0].numbering.country_code(), None);
+    assert_eq!(
+        intl(&d.accounts[0].numbering, 2, "07700900123"),
+        "07700900123"
+    );
+
+    for (at, extra, key) in [
+        ("id = 1 ", "country_code = \"0044\"", "node.country_code"),
+        ("id = 1 ", "country_code = \"04\"", "node.country_code"),
+        (
+            "numbers = [\"15550100\"]",
+            "country_code = \"+44\"",
+            "accounts[0].country_code",
+        ),
+        (
+            "numbers = [\"15550100\"]",
+            "trunk_prefix = \"0000\"",
+            "accounts[0].trunk_prefix",
+        ),
+        (
+            "binds = 3 ",
+            "international_prefix = \"\"",
+            "connectors[0].international_prefix",
+        ),
+    ] {
+        let bad = EXAMPLE.replacen(at, &format!("{at}\n{extra}\n"), 1);
+        let Err(Error::Config { key: got, line, .. }) = Config::parse(&bad) else {
+            panic!("{extra:?} accepted")
+        };
+        assert_eq!((got.as_str(), line), (key, line_of(extra, &bad)), "{extra}");
+    }
+}

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use smpp_pdu::{Body, CommandStatus, MessageState, Pdu, RegisteredDelivery, TlvTag, TlvsBuilder};
+use smpp_pdu::{
+    Address, Body, CommandStatus, MessageState, Npi, Pdu, RegisteredDelivery, SubmitSm, TlvTag,
+    TlvsBuilder, Ton,
+};
 use smpp_router::clock::Clock;
 use smpp_session::BindKind;
 use smpp_tokio::Incoming;
@@ -90,11 +93,7 @@ async fn suppression_lists_are_imported_at_start_and_managed_over_http() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_is_honoured_help_is_answered_and_the_reply_still_reaches_the_account() {
     let dir = tempfile::tempdir().unwrap();
-    let chatty = |text: &str| SimConfig {
-        mo_rate: 5.0,
-        mo_texts: vec![text.to_owned()],
-        ..SimConfig::default()
-    };
+    let chatty = |text: &str| replying(text, 5.0);
     // Carrier a: the person replies STOP; carrier b: they reply HELP.
     let (a, b) = (sim(chatty("stop")).await, sim(chatty("HELP")).await);
     let routes = "[[routes]]\nsources = [\"15550100\"]\nconnector = \"a\"\n\
@@ -185,11 +184,7 @@ async fn stop_is_honoured_help_is_answered_and_the_reply_still_reaches_the_accou
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_is_confirmed_once_even_while_the_accounts_queue_is_full() {
     let dir = tempfile::tempdir().unwrap();
-    let stops = SimConfig {
-        mo_rate: 5.0,
-        mo_texts: vec!["stop".to_owned()],
-        ..SimConfig::default()
-    };
+    let stops = replying("stop", 5.0);
     let (a, b) = (sim(stops).await, sim(SimConfig::default()).await);
     let routes = "[[routes]]\nsources = [\"15550100\"]\nconnector = \"a\"\n\
                   [[routes]]\nconnector = \"b\"\n";
@@ -234,12 +229,7 @@ async fn a_stop_is_confirmed_once_even_while_the_accounts_queue_is_full() {
 async fn a_stop_that_no_account_is_found_for_is_still_honoured() {
     let dir = tempfile::tempdir().unwrap();
     let routes = "[[routes]]\nconnector = \"a\"\n\n[mo]\nconversation_window = \"1ms\"\n";
-    let a = sim(SimConfig {
-        mo_rate: 20.0,
-        mo_texts: vec!["STOP".to_owned()],
-        ..SimConfig::default()
-    })
-    .await;
+    let a = sim(replying("STOP", 20.0)).await;
     let b = sim(SimConfig::default()).await;
     let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
     let (demo, _) = customer(&d, "demo", BindKind::Transceiver);
@@ -277,16 +267,80 @@ async fn a_stop_that_no_account_is_found_for_is_still_honoured() {
     d.shutdown().await;
 }
 
+/// A carrier whose people answer every text they get with `text`, `rate` times a second.
+fn replying(text: &str, rate: f64) -> SimConfig {
+    SimConfig {
+        mo_rate: rate,
+        mo_texts: vec![text.to_owned()],
+        ..SimConfig::default()
+    }
+}
+
+/// A submit to `number` written with `ton`, from 15550100.
+fn submit_to(ton: u8, number: &'static str) -> Body {
+    Body::SubmitSm(SubmitSm {
+        source: Address::new(Ton(1), Npi(1), Bytes::from_static(b"15550100")),
+        dest: Address::new(Ton(ton), Npi(1), Bytes::from_static(number.as_bytes())),
+        short_message: Bytes::from_static(b"hello"),
+        ..Default::default()
+    })
+}
+
+/// A person who replied STOP from `+447700900123` is not texted at `07700900123` (national),
+/// `00447700900123` or `447700900123` by an account whose numbers are British; a short code
+/// and another person still are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opt_out_holds_however_the_number_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = "[[routes]]\nconnector = \"a\"\n";
+    let a = sim(replying("STOP", 20.0)).await;
+    let b = sim(SimConfig::default()).await;
+    let british = "country_code = \"44\"";
+    let d = daemon(
+        dir.path(),
+        &config_text(dir.path(), &a, &b, british, routes),
+    )
+    .await;
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        status(demo.send(submit_to(1, "+447700900123")).await),
+        CommandStatus::OK
+    );
+    // The STOP comes back from the number as it was texted, `+447700900123`.
+    let (_, text) = next_mo(&mut demo_in).await;
+    assert_eq!(&text[..], b"STOP");
+    let scope = smpp_router::consent::account_scope("demo");
+    assert!(d.consent().blocks(scope, b"15550100", b"447700900123"));
+    for (ton, written) in [
+        (2, "07700900123"),
+        (0, "07700900123"),
+        (0, "00447700900123"),
+        (1, "447700900123"),
+    ] {
+        assert_eq!(
+            status(demo.send(submit_to(ton, written)).await),
+            CommandStatus::X_R_APPN,
+            "TON {ton} {written}"
+        );
+    }
+    for (ton, written) in [(2, "07700900124"), (2, "60006")] {
+        assert_eq!(
+            status(demo.send(submit_to(ton, written)).await),
+            CommandStatus::OK,
+            "TON {ton} {written}"
+        );
+    }
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_lifts_an_opt_out_and_the_person_can_be_texted_again() {
     let dir = tempfile::tempdir().unwrap();
     let routes = "[[routes]]\nsources = [\"15550100\"]\nconnector = \"a\"\n\
                   [[routes]]\nconnector = \"b\"\n";
-    let chatty = |text: &str| SimConfig {
-        mo_rate: 5.0,
-        mo_texts: vec![text.to_owned()],
-        ..SimConfig::default()
-    };
+    let chatty = |text: &str| replying(text, 5.0);
     let person: &[u8] = b"15550000001";
     let blocked = |d: &smpp_router::daemon::Daemon| {
         d.consent().blocks(
