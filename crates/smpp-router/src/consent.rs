@@ -10,13 +10,20 @@
 //!
 //! Scopes are stable across restarts and reloads: an account is named by a hash of its
 //! system_id, a sender by its packed number.
+//!
+//! Every STOP, START and HELP is acted on, but the same confirmation is not sent to the same
+//! person from the same number again within [`Confirmed::interval`]: an auto-responder that
+//! answers "You are unsubscribed" with STOP would otherwise loop at the carrier's MO rate,
+//! every turn a billed SMS (CTIA asks for one opt-out confirmation).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use crate::numbering::Numbering;
+use crate::pairs::Recent;
 use crate::policy::{pack_number, parse_csv, BadRow, Intent, Keywords, Scope, Suppressions};
 use crate::Error;
 
@@ -68,6 +75,45 @@ pub struct Reply {
     pub intent: Intent,
     /// The text to send back (from the number the person wrote to, to the person).
     pub text: String,
+}
+
+/// The confirmations sent lately, per (our number, the person): the last one's intent and
+/// when it went.
+#[derive(Debug)]
+pub struct Confirmed(Recent<Intent>);
+
+impl Confirmed {
+    /// Remembers the last confirmation of up to `capacity` people.
+    pub fn new(capacity: usize) -> Self {
+        Confirmed(Recent::new(Self::interval(Intent::Stop), capacity))
+    }
+
+    /// How long the same confirmation is not sent again: a day for STOP and START (the
+    /// person's state has not changed since), an hour for HELP (a person may ask again).
+    pub fn interval(intent: Intent) -> Duration {
+        match intent {
+            Intent::Stop | Intent::Start => Duration::from_secs(24 * 3600),
+            Intent::Help => Duration::from_secs(3600),
+        }
+    }
+
+    /// Whether `person` is owed the confirmation of `intent` from `number` (both in
+    /// international form) at `now`: not when the last one sent to them from there was the
+    /// same, within its interval. A `true` is remembered as sent.
+    pub fn due(&mut self, number: &[u8], person: &[u8], intent: Intent, now: Instant) -> bool {
+        let (Some(number), Some(person)) = (pack_number(number), pack_number(person)) else {
+            return true;
+        };
+        let pair = (number, person);
+        let repeated = self
+            .0
+            .get_since(pair, now)
+            .is_some_and(|(&last, age)| last == intent && age < Self::interval(intent));
+        if !repeated {
+            self.0.put(pair, intent, now);
+        }
+        !repeated
+    }
 }
 
 /// The durable opt-out list.
@@ -596,6 +642,34 @@ mod tests {
         assert!(c.blocks(acme, b"12345", b"15550001"));
         assert_eq!(c.len(), 2);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_same_confirmation_is_not_sent_again_within_its_interval() {
+        let mut c = Confirmed::new(100);
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let (ours, them) = (&b"15550100"[..], &b"15550000001"[..]);
+        assert!(c.due(ours, them, Intent::Stop, at(0)));
+        // An auto-responder answering the confirmation with STOP, again and again.
+        assert!(!c.due(ours, them, Intent::Stop, at(1)));
+        assert!(!c.due(ours, them, Intent::Stop, at(3600)));
+        // Someone else, or another of our numbers, is confirmed.
+        assert!(c.due(ours, b"15550000002", Intent::Stop, at(1)));
+        assert!(c.due(b"15550199", them, Intent::Stop, at(1)));
+        // A change of mind is confirmed each time.
+        assert!(c.due(ours, them, Intent::Start, at(2)));
+        assert!(c.due(ours, them, Intent::Stop, at(3)));
+        // HELP is answered again after an hour; STOP after a day.
+        assert!(c.due(ours, them, Intent::Help, at(10)));
+        assert!(!c.due(ours, them, Intent::Help, at(20)));
+        assert!(c.due(ours, them, Intent::Help, at(3700)));
+        assert!(c.due(ours, them, Intent::Stop, at(3701)));
+        assert!(!c.due(ours, them, Intent::Stop, at(3701 + 23 * 3600)));
+        assert!(c.due(ours, them, Intent::Stop, at(3702 + 24 * 3600)));
+        // A sender that is not a number is not remembered: nothing to compare.
+        assert!(c.due(b"ACME", them, Intent::Help, at(0)));
+        assert!(c.due(b"ACME", them, Intent::Help, at(1)));
     }
 
     #[test]

@@ -7,13 +7,14 @@
 //! within the configured window), then the default account; otherwise it is unroutable and
 //! counted. The reason is kept for metrics.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::config::{Account, Mo};
 use smpp_pdu::Ton;
 
+use crate::config::{Account, Mo};
 use crate::numbering;
+use crate::pairs::Recent;
 use crate::policy::pack_number;
 
 /// Why an MO went where it went (a metrics label).
@@ -122,61 +123,30 @@ impl MoTable {
 /// (A cluster keeps this in the shared store; a restarted node forgets it, and replies then
 /// fall through to the default account.)
 ///
-/// Numbers are kept packed ([`pack_number`], international form): sixteen bytes
-/// a conversation, and nothing that holds on to the submit's frame (an address slice of it
-/// would keep the whole read buffer it came in alive for as long as the conversation is
-/// remembered). A sender that is not a number (an alphanumeric sender id such as `ACME`)
-/// cannot be replied to, so it starts no conversation and takes no room.
+/// Numbers are kept packed ([`crate::pairs`], international form). A sender that is not a
+/// number (an alphanumeric sender id such as `ACME`) cannot be replied to, so it starts no
+/// conversation and takes no room.
 #[derive(Debug)]
-pub struct Conversations {
-    window: Duration,
-    capacity: usize,
-    map: HashMap<(u64, u64), (usize, Instant)>,
-    order: VecDeque<((u64, u64), Instant)>,
-}
+pub struct Conversations(Recent<usize>);
 
 impl Conversations {
     /// Remembers up to `capacity` conversations for `window` each.
     pub fn new(window: Duration, capacity: usize) -> Self {
-        Conversations {
-            window,
-            capacity: capacity.max(1),
-            map: HashMap::new(),
-            order: VecDeque::new(),
-        }
+        Conversations(Recent::new(window, capacity))
     }
 
     /// `account` texted `recipient` from `sender` (both in international form) at `now`.
     pub fn texted(&mut self, sender: &[u8], recipient: &[u8], account: usize, now: Instant) {
-        let (Some(sender), Some(recipient)) = (pack_number(sender), pack_number(recipient)) else {
-            return;
-        };
-        let key = (sender, recipient);
-        self.map.insert(key, (account, now));
-        self.order.push_back((key, now));
-        // Drop what is too old, and the oldest while over capacity; an entry refreshed since
-        // its queue position was written is left alone.
-        while let Some((k, t)) = self.order.front() {
-            let stale =
-                now.duration_since(*t) > self.window || self.order.len() > self.capacity * 2;
-            if !stale && self.map.len() <= self.capacity {
-                break;
-            }
-            if self.map.get(k).is_some_and(|(_, last)| last == t) {
-                self.map.remove(k);
-            }
-            self.order.pop_front();
+        if let (Some(sender), Some(recipient)) = (pack_number(sender), pack_number(recipient)) {
+            self.0.put((sender, recipient), account, now);
         }
     }
 
     /// The account that last texted `sender` (the reply's source) from `number` (the reply's
     /// destination) within the window.
     pub fn answered(&self, number: &[u8], sender: &[u8], now: Instant) -> Option<usize> {
-        let key = (pack_number(number)?, pack_number(sender)?);
-        self.map
-            .get(&key)
-            .filter(|(_, t)| now.duration_since(*t) <= self.window)
-            .map(|(a, _)| *a)
+        let pair = (pack_number(number)?, pack_number(sender)?);
+        self.0.get(pair, now).copied()
     }
 }
 
@@ -253,7 +223,7 @@ default_account = "fallback"
         for i in 0..5u8 {
             conv.texted(ours, &[b'9', b'0' + i], 2, t0 + Duration::from_secs(2));
         }
-        assert!(conv.map.len() <= 2);
+        assert!(conv.0.len() <= 2);
         let no_default = Config::parse(&CONFIG.replace("default_account = \"fallback\"", ""))
             .unwrap_or_else(|e| panic!("{e}"));
         let t = MoTable::new(&no_default.accounts, &no_default.mo);
@@ -298,6 +268,6 @@ default_account = "fallback"
         conv.texted(b"ACME", b"15550002", 1, t0);
         assert_eq!(conv.answered(b"12345", b"15550001", t0), Some(0));
         assert_eq!(conv.answered(b"ACME", b"15550002", t0), None);
-        assert_eq!(conv.map.len(), 1);
+        assert_eq!(conv.0.len(), 1);
     }
 }

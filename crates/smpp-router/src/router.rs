@@ -48,7 +48,7 @@ use crate::access::{Access, Brake};
 use crate::clock::Clock;
 use crate::config::{self, Account, Config, ReceiptPolicy};
 use crate::connector::{Connector, SubmitError};
-use crate::consent::{account_scope, reply_submit, Consent};
+use crate::consent::{account_scope, reply_submit, Confirmed, Consent};
 use crate::gate::{Gate, Verdict};
 use crate::held::{Entry, Held, HeldMessage, HoldError};
 use crate::ids::{IdBuf, IdGenerator, MessageId};
@@ -76,6 +76,8 @@ const PENDING_TTL: Duration = Duration::from_secs(72 * 3600);
 const CAPPED_PAIRS: usize = 1_000_000;
 /// Conversations remembered for reply routing.
 const CONVERSATIONS: usize = 1_000_000;
+/// People whose last confirmation is remembered (~80 bytes each).
+const CONFIRMED: usize = 100_000;
 /// Most receipts one connector parks (an account's queue has its own `pending_max`).
 const PENDING_MAX: u64 = 1_000_000;
 /// Messages one release minute holds at most (beyond it, holds get ESME_RMSGQFUL).
@@ -183,6 +185,8 @@ pub struct Router {
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     /// Accounts whose deliverer runs.
     deliverers: Mutex<std::collections::HashSet<String>>,
+    /// The confirmations sent lately, so an auto-responder is not answered for ever.
+    confirmed: Mutex<Confirmed>,
     /// Who texted whom, for routing replies.
     conversations: Mutex<Conversations>,
     /// The opt-out list.
@@ -262,6 +266,7 @@ impl Router {
             doomed_full: Arc::new(Notify::new()),
             stopping: AtomicBool::new(false),
             submits_running: AtomicUsize::new(0),
+            confirmed: Mutex::new(Confirmed::new(CONFIRMED)),
             conversations: Mutex::new(Conversations::new(
                 config.mo.conversation_window,
                 CONVERSATIONS,
@@ -1381,11 +1386,6 @@ impl Router {
                     return Err(());
                 }
             };
-        let kind = match reply.intent {
-            Intent::Stop => "opt_out",
-            Intent::Start => "opt_in",
-            Intent::Help => "help",
-        };
         let submit = reply_submit(d, &reply.text);
         // The person's number as the lists know it: international, read in the carrier's
         // country (the account's numbering is for what the account writes).
@@ -1407,7 +1407,7 @@ impl Router {
             })
             .unwrap_or_default();
         Ok(Some(Confirmation {
-            kind,
+            intent: reply.intent,
             submit,
             connectors,
             deadline: now_instant() + tables.smpp.response_budget,
@@ -1474,8 +1474,17 @@ impl Router {
             return CommandStatus::X_T_APPN;
         }
         if let Some(c) = confirmation {
-            self.metrics.consent(&account.system_id, c.kind);
-            c.send();
+            self.metrics.consent(&account.system_id, c.kind());
+            let now = std::time::Instant::now();
+            if self
+                .confirmed
+                .lock()
+                .map_or(true, |mut m| m.due(number, person, c.intent, now))
+            {
+                c.send();
+            } else {
+                tracing::debug!(kind = c.kind(), "confirmed lately; not sent again");
+            }
         }
         CommandStatus::OK
     }
@@ -1806,8 +1815,8 @@ fn failure_receipt(
 
 /// The answer a person is owed for a STOP, START or HELP (see [`Router::consent_reply`]).
 struct Confirmation {
-    /// `opt_out`, `opt_in` or `help`, for the metric.
-    kind: &'static str,
+    /// What it confirms.
+    intent: Intent,
     submit: SubmitSm,
     /// The route's connectors for it, in the order to try.
     connectors: Vec<Arc<Connector>>,
@@ -1815,6 +1824,15 @@ struct Confirmation {
 }
 
 impl Confirmation {
+    /// `opt_out`, `opt_in` or `help`, for the metric.
+    fn kind(&self) -> &'static str {
+        match self.intent {
+            Intent::Stop => "opt_out",
+            Intent::Start => "opt_in",
+            Intent::Help => "help",
+        }
+    }
+
     /// Sends it in the background (the carrier's deliver_sm_resp does not wait for it).
     fn send(self) {
         tokio::spawn(async move {

@@ -223,6 +223,42 @@ async fn a_stop_is_confirmed_once_even_while_the_accounts_queue_is_full() {
     d.shutdown().await;
 }
 
+/// Someone (or their auto-responder) who answers every text with STOP is opted out at the
+/// first and confirmed once: the confirmation, answered with STOP again, is not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_responder_answering_stop_is_confirmed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = sim(replying("STOP", 20.0)).await;
+    let b = sim(SimConfig::default()).await;
+    let routes = "[[routes]]\nconnector = \"a\"\n";
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", routes)).await;
+    let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+    demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+    message_id(demo.send(submit(1, "15550100", false)).await);
+    // Every STOP reaches the account and is counted.
+    for _ in 0..6 {
+        let (_, text) = next_mo(&mut demo_in).await;
+        assert_eq!(&text[..], b"STOP");
+    }
+    assert!(
+        metric_at_least(
+            &d,
+            "smpp_consent_total{account=\"demo\",kind=\"opt_out\"}",
+            5.0
+        )
+        .await
+    );
+    // Room for any confirmation of those to reach the carrier.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let counts = a.counts();
+    assert_eq!(
+        counts.accepted, 2,
+        "the account's message and one confirmation: {counts}"
+    );
+    demo.shutdown().await;
+    d.shutdown().await;
+}
+
 /// A STOP no account can be found for (here: the conversation it answers has expired, and
 /// there is no default account) is still honoured: the number it went to texts them no more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
