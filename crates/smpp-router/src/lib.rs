@@ -37,6 +37,7 @@ pub mod local_time;
 pub mod metrics;
 pub mod mo;
 pub mod numbering;
+pub mod orphans;
 pub mod pairs;
 pub mod policy;
 pub mod receipts;

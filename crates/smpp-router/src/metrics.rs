@@ -463,6 +463,7 @@ pub struct Metrics {
     receipt_time: HistogramFamily<ConnectorLabels>,
     unknown_receipts: Family<ConnectorLabels, Counter>,
     pending: Family<AccountLabels, Gauge>,
+    parked: Family<ConnectorLabels, Gauge>,
     deliver_refused: Family<AccountLabels, Counter>,
     store_commit: Histogram,
     store_write_buffer: Gauge,
@@ -528,6 +529,7 @@ impl Metrics {
             receipt_time: Family::new_with_constructor(receipt_histogram),
             unknown_receipts: Family::default(),
             pending: Family::default(),
+            parked: Family::default(),
             deliver_refused: Family::default(),
             store_commit: Histogram::new(&COMMIT_BUCKETS),
             store_write_buffer: Gauge::default(),
@@ -647,6 +649,11 @@ impl Metrics {
             "pending",
             "Receipts and MO waiting for the account to bind or answer",
             m.pending.clone(),
+        );
+        r.register(
+            "receipts_parked",
+            "Receipts that came before the record they name, waiting for it to land",
+            m.parked.clone(),
         );
         r.register(
             "deliver_refused",
@@ -951,6 +958,13 @@ impl Metrics {
     pub fn set_pending(&self, account: &str, n: u64) {
         self.pending
             .get_or_create(&self.account(account))
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// `smpp_receipts_parked{connector}`: receipts waiting for the record they name.
+    pub fn set_parked(&self, connector: &str, n: usize) {
+        self.parked
+            .get_or_create(&self.connector(connector))
             .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 

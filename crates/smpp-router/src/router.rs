@@ -55,12 +55,16 @@ use crate::ids::{IdBuf, IdGenerator, MessageId};
 use crate::metrics::Metrics;
 use crate::mo::{Conversations, MoTable};
 use crate::numbering::{self, Numbering};
+use crate::orphans::{Orphan, Parked};
 use crate::policy::Intent;
 use crate::receipts;
 use crate::routes::{Message, Resolved, RouteTable};
 
 /// How long a parked receipt that names no known message waits for its record.
 const ORPHAN_GRACE: Duration = Duration::from_secs(600);
+/// Most receipts one connector keeps parked (~400 bytes each); beyond it the oldest are given
+/// up as unknown.
+const ORPHANS_PARKED: usize = 100_000;
 /// Submits of one customer connection handled at once; beyond it reading pauses.
 const SUBMITS_PER_CONNECTION: usize = 1024;
 /// Entries a deliverer sends before waiting for their answers.
@@ -130,8 +134,22 @@ impl Sent {
     }
 }
 
-/// A connector's orphan task: its wake-up, and whether receipts are parked.
-type Orphans = (Arc<Notify>, Arc<AtomicBool>);
+/// A connector's parked receipts ([`crate::orphans`]) and the work of its orphan task.
+struct OrphanSlot {
+    /// Wakes the orphan task: a parked receipt's record landed, or more were parked.
+    notify: Notify,
+    /// Something is parked: read on every record that lands, without taking the lock.
+    any: AtomicBool,
+    parked: Mutex<Parked>,
+    /// Parked receipts whose record landed, with it: for the orphan task to deliver.
+    ready: Mutex<Vec<(Correlation, Vec<Orphan>)>>,
+}
+
+/// Locks a mutex whose holders never leave it half-changed (a panic there is a bug, not a
+/// reason to stop delivering receipts).
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// What changes on reload.
 struct Tables {
@@ -195,8 +213,8 @@ pub struct Router {
     gate: Gate,
     /// Marketing waiting for daytime.
     held: Held,
-    /// Per connector: its orphan task's wake-up, and whether receipts are parked.
-    orphans: Mutex<HashMap<String, Orphans>>,
+    /// Per connector: its parked receipts and its orphan task's work.
+    orphans: Mutex<HashMap<String, Arc<OrphanSlot>>>,
     /// Records whose final receipt is queued for the customer, to delete in one batch.
     doomed: Mutex<Vec<CorrelationKey>>,
     /// Wakes the deleter early when `doomed` is large.
@@ -777,7 +795,7 @@ impl Router {
                     tracing::error!(error = %e, "correlation record not stored");
                     return Sent::failed_after_taken(connector);
                 }
-                self.record_landed(&record.key);
+                self.record_landed(&record);
             }
             let mut buf = IdBuf::default();
             let rendered = Bytes::copy_from_slice(id.render(account.id_format, &mut buf));
@@ -1054,18 +1072,18 @@ impl Router {
         let mut queued = vec![false; keys.len()];
         // (queue, receipts, which receipts they are); usually one account's queue.
         let mut groups: Vec<(&str, Vec<DeliverSm>, Vec<usize>)> = Vec::new();
-        let orphans = orphan_queue(connector);
+        // The receipts whose record is not there (yet).
+        let mut orphans = Vec::new();
         for (j, ((_, d, state), record)) in receipts.iter().zip(&found).enumerate() {
-            let (queue, receipt) = match record {
-                Some(record) => match self.prepare_receipt(&tables, d, &keys[j], *state, record) {
-                    Some(r) => (record.account.as_str(), r),
-                    None => {
-                        queued[j] = true;
-                        continue;
-                    }
-                },
-                None => (orphans.as_str(), (*d).clone()),
+            let Some(record) = record else {
+                orphans.push(j);
+                continue;
             };
+            let Some(receipt) = self.prepare_receipt(&tables, d, &keys[j], *state, record) else {
+                queued[j] = true;
+                continue;
+            };
+            let queue = record.account.as_str();
             match groups.iter_mut().find(|g| g.0 == queue) {
                 Some(g) => {
                     g.1.push(receipt);
@@ -1075,33 +1093,22 @@ impl Router {
             }
         }
         drop(tables);
-        let handed = join_all(
-            groups
-                .iter()
-                .map(|(q, r, _)| self.hand_over(q, r, *q != orphans)),
-        )
-        .await;
+        let handing = join_all(groups.iter().map(|(q, r, _)| self.hand_over(q, r)));
+        let parking = self.park(connector, receipts, keys, &orphans);
+        let (handed, parked) = futures_util::future::join(handing, parking).await;
+        for (&j, ok) in orphans.iter().zip(parked) {
+            queued[j] = ok;
+        }
         let mut finals = Vec::new();
         for ((queue, _, members), handed) in groups.iter().zip(handed) {
-            let parked = *queue == orphans;
             for (&j, ok) in members.iter().zip(&handed.done) {
                 queued[j] = *ok;
                 let (_, _, state) = receipts[j];
-                if *ok && !parked && state.is_some_and(smpp_pdu::MessageState::is_final) {
+                if *ok && state.is_some_and(smpp_pdu::MessageState::is_final) {
                     finals.push(keys[j].clone());
                 }
             }
-            if !handed.queued {
-                continue;
-            }
-            if parked {
-                // Woken too, not just flagged: the record may have landed while this receipt
-                // was being parked (its landing saw no flag then), and a final receipt
-                // following soon after would get the record deleted before the next tick.
-                let (notify, flag) = self.orphans(connector);
-                flag.store(true, Ordering::Release);
-                notify.notify_one();
-            } else {
+            if handed.queued {
                 self.wake(queue).notify_one();
             }
         }
@@ -1146,13 +1153,13 @@ impl Router {
         Some(receipts::rewrite(d, ours))
     }
 
-    /// Gives receipts (or, for `direct == false`, parked receipts) to their queue's account:
-    /// straight to a bound customer when `direct`, the account has a bind that takes
-    /// deliver_sm and nothing is queued before them (the order the customer sees is kept);
-    /// whatever the customer did not take within [`DIRECT_WAIT`] is appended to the queue.
-    async fn hand_over(&self, queue: &str, receipts: &[DeliverSm], direct: bool) -> HandedOver {
+    /// Gives receipts to their queue's account: straight to a bound customer when the account
+    /// has a bind that takes deliver_sm and nothing is queued before them (the order the
+    /// customer sees is kept); whatever the customer did not take within [`DIRECT_WAIT`] is
+    /// appended to the queue.
+    async fn hand_over(&self, queue: &str, receipts: &[DeliverSm]) -> HandedOver {
         let mut done = vec![false; receipts.len()];
-        let links = if direct && matches!(self.store.pending_len(queue).await, Ok(0)) {
+        let links = if matches!(self.store.pending_len(queue).await, Ok(0)) {
             self.links(queue)
         } else {
             Vec::new()
@@ -1238,7 +1245,7 @@ impl Router {
             return true;
         };
         let handed = self
-            .hand_over(&record.account, std::slice::from_ref(&receipt), true)
+            .hand_over(&record.account, std::slice::from_ref(&receipt))
             .await;
         if handed.done != [true] {
             return false;
@@ -1252,110 +1259,244 @@ impl Router {
         true
     }
 
-    /// The connector's orphan task: matches parked receipts against records as they land.
+    /// Parks receipts whose record is not there (yet): appended to the connector's durable
+    /// orphan queue, then indexed ([`crate::orphans`]) for the record's landing to find. True
+    /// for each one parked; the carrier sends the others again.
+    async fn park(
+        &self,
+        connector: &str,
+        receipts: &[(usize, &DeliverSm, Option<smpp_pdu::MessageState>)],
+        keys: &[CorrelationKey],
+        which: &[usize],
+    ) -> Vec<bool> {
+        if which.is_empty() {
+            return Vec::new();
+        }
+        // One that cannot be encoded is refused to the carrier (it sends it again).
+        let payloads: Vec<Option<Bytes>> = which
+            .iter()
+            .map(|&j| encode_entry(Body::DeliverSm(receipts[j].1.clone())))
+            .collect();
+        let encoded: Vec<Bytes> = payloads.iter().flatten().cloned().collect();
+        let queue = orphan_queue(connector);
+        let now = SystemTime::now();
+        let policy = self.queue_policy(&queue);
+        let seqs = match self
+            .store
+            .append_pending(&queue, &encoded, now, policy)
+            .await
+        {
+            Ok(seqs) => seqs,
+            Err(e) => {
+                tracing::error!(connector, error = %e, "receipts not parked");
+                return vec![false; which.len()];
+            }
+        };
+        let slot = self.orphans(connector);
+        {
+            let mut parked = locked(&slot.parked);
+            let mut seqs = seqs;
+            for (&j, payload) in which.iter().zip(&payloads) {
+                if let (Some(payload), Some(seq)) = (payload, seqs.next()) {
+                    parked.park(seq, keys[j].carrier_id.clone(), payload.clone(), now);
+                }
+            }
+            slot.any.store(true, Ordering::Release);
+        }
+        // A record that landed while these were being parked found nothing to match: look
+        // again now that they are indexed (whichever of the two finds them takes them).
+        let parked_keys: Vec<CorrelationKey> = which.iter().map(|&j| keys[j].clone()).collect();
+        if let Ok(found) = self.store.get_correlations(&parked_keys).await {
+            for record in found.iter().flatten() {
+                self.orphan_found(&slot, record);
+            }
+        }
+        // Past its bound, the index gives up its oldest: the task does that.
+        slot.notify.notify_one();
+        payloads.iter().map(Option::is_some).collect()
+    }
+
+    /// `record` landed: its parked receipts, if any, go to the orphan task to be delivered.
+    fn orphan_found(&self, slot: &OrphanSlot, record: &Correlation) {
+        let orphans = locked(&slot.parked).take(&record.key.carrier_id);
+        if !orphans.is_empty() {
+            locked(&slot.ready).push((record.clone(), orphans));
+            slot.notify.notify_one();
+        }
+    }
+
+    /// The connector's orphan task: indexes what a restart left parked, then delivers parked
+    /// receipts as their records land and gives up those that waited past [`ORPHAN_GRACE`].
     /// One per connector name: a connector restarted by a reload keeps the task it had (two
-    /// would match the same parked receipts and deliver them twice).
+    /// would deliver the same receipts twice).
     fn spawn_orphans(self: &Arc<Self>, connector: Arc<str>) {
-        let ((notify, _), new) = self.orphans_entry(&connector);
+        let (slot, new) = self.orphans_entry(&connector);
         if !new {
             return;
         }
         let router = Arc::downgrade(self);
         tokio::spawn(async move {
+            if let Some(r) = router.upgrade() {
+                r.recover_orphans(&connector, &slot).await;
+            }
             loop {
-                let _ = tokio::time::timeout(Duration::from_secs(1), notify.notified()).await;
+                let _ = tokio::time::timeout(Duration::from_secs(1), slot.notify.notified()).await;
                 let Some(r) = router.upgrade() else {
                     return;
                 };
-                let (_, flag) = r.orphans(&connector);
-                if flag.swap(false, Ordering::AcqRel) && !r.match_orphans(&connector).await {
-                    // Some are still waiting: look again on the next record or tick.
-                    flag.store(true, Ordering::Release);
-                }
+                r.orphan_pass(&connector, &slot).await;
             }
         });
     }
 
-    /// One pass over the head of the orphan queue; true when it is empty afterwards.
-    async fn match_orphans(&self, connector: &str) -> bool {
+    /// Indexes the receipts a restart left in the connector's orphan queue, and matches those
+    /// whose record is there.
+    async fn recover_orphans(&self, connector: &str, slot: &OrphanSlot) {
         let queue = orphan_queue(connector);
-        let Ok(entries) = self.store.peek_pending(&queue, 256).await else {
-            return false;
+        let entries = match self.store.peek_pending(&queue, ORPHANS_PARKED).await {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::error!(connector, error = %e, "parked receipts not read; they wait for the next start");
+                return;
+            }
         };
-        let parsed: Vec<_> = entries
-            .iter()
-            .map(
-                |e| match Pdu::decode(e.payload.clone(), &DecodeOptions::LENIENT) {
+        if entries.is_empty() {
+            return;
+        }
+        let mut keys = Vec::new();
+        let mut unreadable = Vec::new();
+        {
+            let mut parked = locked(&slot.parked);
+            for e in &entries {
+                let id = Pdu::decode(e.payload.clone(), &DecodeOptions::LENIENT)
+                    .ok()
+                    .and_then(|pdu| match &pdu.body {
+                        Body::DeliverSm(d) => {
+                            receipts::read(d).map(|r| Bytes::copy_from_slice(r.carrier_id))
+                        }
+                        _ => None,
+                    });
+                match id {
+                    Some(id) => {
+                        parked.park(e.seq, id.clone(), e.payload.clone(), e.enqueued_at);
+                        keys.push(CorrelationKey::new(connector, id));
+                    }
+                    None => unreadable.push(e.seq),
+                }
+            }
+            slot.any.store(!parked.is_empty(), Ordering::Release);
+        }
+        tracing::info!(connector, parked = keys.len(), "parked receipts recovered");
+        if !unreadable.is_empty() {
+            tracing::warn!(
+                connector,
+                count = unreadable.len(),
+                "unreadable parked receipts dropped"
+            );
+            let _ = self.store.ack_pending(&queue, &unreadable).await;
+        }
+        if let Ok(found) = self.store.get_correlations(&keys).await {
+            for record in found.iter().flatten() {
+                self.orphan_found(slot, record);
+            }
+        }
+    }
+
+    /// Delivers the parked receipts whose records landed (those that could not be delivered
+    /// wait for the next pass, in order), and gives up those parked too long or past the
+    /// bound; their entries leave the durable queue.
+    async fn orphan_pass(&self, connector: &str, slot: &OrphanSlot) {
+        let ready = std::mem::take(&mut *locked(&slot.ready));
+        let delivered = join_all(ready.into_iter().map(|(record, orphans)| async move {
+            let mut done = Vec::new();
+            let mut left = Vec::new();
+            for o in orphans {
+                // After one fails, the later ones of the same message wait too (in order).
+                if !left.is_empty() {
+                    left.push(o);
+                    continue;
+                }
+                let d = match Pdu::decode(o.payload.clone(), &DecodeOptions::LENIENT) {
                     Ok(Pdu {
                         body: Body::DeliverSm(d),
                         ..
-                    }) => Some(d),
-                    _ => None,
-                },
-            )
-            .collect();
-        let keys: Vec<CorrelationKey> = parsed
-            .iter()
-            .map(|d| {
-                let id = d
-                    .as_ref()
-                    .and_then(receipts::read)
-                    .map(|r| r.carrier_id)
-                    .unwrap_or_default();
-                CorrelationKey::new(connector, Bytes::copy_from_slice(id))
-            })
-            .collect();
-        let Ok(records) = self.store.get_correlations(&keys).await else {
-            return false;
-        };
-        let now = SystemTime::now();
+                    }) => d,
+                    // It was encoded here: unreadable means it can never be delivered.
+                    _ => {
+                        done.push(o.seq);
+                        continue;
+                    }
+                };
+                let state = receipts::read(&d).and_then(|r| r.state);
+                if self.deliver_receipt(&d, &record.key, state, &record).await {
+                    done.push(o.seq);
+                } else {
+                    left.push(o);
+                }
+            }
+            (record, done, left)
+        }))
+        .await;
         let mut done = Vec::new();
-        // The matched ones are given to their customers together (each may wait for an answer).
-        let mut matched = Vec::new();
-        for (((entry, d), key), record) in entries.iter().zip(&parsed).zip(&keys).zip(&records) {
-            match (d, record) {
-                (Some(d), Some(record)) => {
-                    let state = receipts::read(d).and_then(|r| r.state);
-                    matched.push(async move {
-                        self.deliver_receipt(d, key, state, record)
-                            .await
-                            .then_some(entry.seq)
-                    });
-                }
-                _ if now.duration_since(entry.enqueued_at).unwrap_or_default() > ORPHAN_GRACE => {
-                    self.metrics.unknown_receipt(connector);
-                    tracing::warn!(connector, carrier_id = %String::from_utf8_lossy(&key.carrier_id), "unknown receipt");
-                    done.push(entry.seq);
-                }
-                _ => {}
+        for (record, delivered, left) in delivered {
+            done.extend(delivered);
+            if !left.is_empty() {
+                locked(&slot.ready).push((record, left));
             }
         }
-        done.extend(join_all(matched).await.into_iter().flatten());
-        let all = done.len() == entries.len() && entries.len() < 256;
+        let gone = {
+            let mut parked = locked(&slot.parked);
+            let gone = parked.expire(SystemTime::now(), ORPHAN_GRACE);
+            slot.any.store(!parked.is_empty(), Ordering::Release);
+            self.metrics.set_parked(connector, parked.len());
+            gone
+        };
+        if let Some((_, first)) = gone.first() {
+            for _ in &gone {
+                self.metrics.unknown_receipt(connector);
+            }
+            tracing::warn!(
+                connector,
+                count = gone.len(),
+                first = %String::from_utf8_lossy(first),
+                "unknown receipts given up"
+            );
+            done.extend(gone.iter().map(|(seq, _)| *seq));
+        }
         if !done.is_empty() {
-            if let Err(e) = self.store.ack_pending(&queue, &done).await {
-                tracing::warn!(error = %e, "orphan acks not stored; they will be matched again");
+            if let Err(e) = self
+                .store
+                .ack_pending(&orphan_queue(connector), &done)
+                .await
+            {
+                tracing::warn!(error = %e, "parked receipts not acked; a restart parks them again");
             }
         }
-        all
     }
 
-    /// The connector's orphan-task wake-up and its "something is parked" flag.
-    fn orphans(&self, connector: &str) -> Orphans {
+    /// Receipts of `connector` parked until their record lands (or they are given up).
+    pub fn parked(&self, connector: &str) -> usize {
+        locked(&self.orphans(connector).parked).len()
+    }
+
+    /// The connector's parked receipts.
+    fn orphans(&self, connector: &str) -> Arc<OrphanSlot> {
         self.orphans_entry(connector).0
     }
 
     /// [`Router::orphans`], and whether this call made the entry. Looked up before anything is
     /// allocated: every submit that wants a receipt comes here.
-    fn orphans_entry(&self, connector: &str) -> (Orphans, bool) {
-        let mut o = self
-            .orphans
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fn orphans_entry(&self, connector: &str) -> (Arc<OrphanSlot>, bool) {
+        let mut o = locked(&self.orphans);
         if let Some(e) = o.get(connector) {
             return (e.clone(), false);
         }
-        let e = (Arc::new(Notify::new()), Arc::new(AtomicBool::new(true)));
+        let e = Arc::new(OrphanSlot {
+            notify: Notify::new(),
+            any: AtomicBool::new(false),
+            parked: Mutex::new(Parked::new(ORPHANS_PARKED)),
+            ready: Mutex::new(Vec::new()),
+        });
         o.insert(connector.to_owned(), e.clone());
         (e, true)
     }
@@ -1489,11 +1630,11 @@ impl Router {
         CommandStatus::OK
     }
 
-    /// A record landed: wake the connector's orphan task if receipts are parked.
-    fn record_landed(&self, key: &CorrelationKey) {
-        let (notify, flag) = self.orphans(&key.connector);
-        if flag.load(Ordering::Acquire) {
-            notify.notify_one();
+    /// A record landed: receipts parked for it, if any, are delivered now.
+    fn record_landed(&self, record: &Correlation) {
+        let slot = self.orphans(&record.key.connector);
+        if slot.any.load(Ordering::Acquire) {
+            self.orphan_found(&slot, record);
         }
     }
 

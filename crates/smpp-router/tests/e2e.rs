@@ -732,3 +732,124 @@ async fn a_reload_that_removes_an_account_unbinds_its_customers() {
     demo.shutdown().await;
     d.shutdown().await;
 }
+
+/// A receipt for `id` as a carrier writes it: Appendix B text and the TLVs.
+fn carrier_receipt(id: &str) -> Body {
+    let mut tlvs = smpp_pdu::TlvsBuilder::new();
+    tlvs.receipted_message_id(id.as_bytes()).unwrap();
+    tlvs.message_state(smpp_pdu::MessageState::DELIVERED);
+    Body::DeliverSm(smpp_pdu::SubmitSm {
+        esm_class: smpp_pdu::EsmClass(0x04),
+        short_message: Bytes::from(format!(
+            "id:{id} sub:001 dlvrd:001 submit date:2611230000 done date:2611230000 stat:DELIVRD err:000 text:"
+        )),
+        tlvs: tlvs.build(),
+        ..Default::default()
+    })
+}
+
+/// A carrier that first sends `unknown` receipts for messages that are not the router's,
+/// then answers each submit only after sending its receipt: every receipt of ours comes
+/// before its ack, behind a crowd of receipts nobody will ever claim.
+/// (Only on its first connection: a router that comes back is not sent the crowd again.)
+async fn crowded_carrier(unknown: usize) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    // Message ids unique over its connections, as a carrier's are.
+    let next_id = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let auth: Arc<smpp_tokio::Authenticate> =
+        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
+    let on_connection = move |mut conn: smpp_tokio::Connection| {
+        let (first, next_id) = (first.clone(), next_id.clone());
+        tokio::spawn(async move {
+            if conn.bound.wait_for(Option::is_some).await.is_err() {
+                return;
+            }
+            let crowd = if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                unknown
+            } else {
+                0
+            };
+            for i in 0..crowd {
+                let r = conn
+                    .link
+                    .send(carrier_receipt(&format!("nobody-{i}")))
+                    .await;
+                assert_eq!(r.unwrap().command_status, CommandStatus::OK);
+            }
+            while let Some(inc) = conn.incoming.recv().await {
+                let n = next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let id = format!("ours-{n}");
+                let r = conn.link.send(carrier_receipt(&id)).await;
+                assert_eq!(r.unwrap().command_status, CommandStatus::OK);
+                let resp = smpp_pdu::MessageIdResp {
+                    message_id: Bytes::from(id),
+                    ..Default::default()
+                };
+                inc.responder
+                    .respond(CommandStatus::OK, Body::SubmitSmResp(resp))
+                    .await;
+            }
+        });
+    };
+    tokio::spawn(smpp_tokio::serve(
+        listener,
+        smpp_tokio::SmscConfig::default(),
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    addr
+}
+
+/// Receipts that come before their acks are matched when the record lands, however many
+/// receipts that are not ours were parked before them (they used to wait behind the first
+/// 256 of those until they were given up, ten minutes on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_receipt_is_matched_behind_many_unknown_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let carrier = crowded_carrier(600).await;
+    let text = format!(
+        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
+         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n\
+         [[connectors]]\nname = \"c\"\nhosts = [\"{carrier}\"]\nsystem_id = \"router\"\npassword = \"pw\"\n\
+         [[routes]]\nconnector = \"c\"\n",
+        dir.path().join("data").display()
+    );
+    let d = daemon(dir.path(), &text).await;
+    let (esme, mut receipts) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    // The crowd is parked first.
+    for _ in 0..500 {
+        if d.router().parked("c") >= 600 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(d.router().parked("c"), 600);
+    let mut ids = submit_n(&esme, 5, true).await;
+    take_receipts(&mut receipts, &mut ids, 5).await;
+    assert!(ids.is_empty());
+    assert_eq!(d.router().parked("c"), 600, "the crowd is still waiting");
+    esme.shutdown().await;
+    d.shutdown().await;
+
+    // After a restart the crowd is parked again, from the durable queue (the carrier does
+    // not send it twice), and receipts behind it are still matched.
+    let d = daemon(dir.path(), &text).await;
+    for _ in 0..500 {
+        if d.router().parked("c") >= 600 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(d.router().parked("c"), 600);
+    let (esme, mut receipts) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let mut ids = submit_n(&esme, 3, true).await;
+    take_receipts(&mut receipts, &mut ids, 3).await;
+    assert!(ids.is_empty());
+    esme.shutdown().await;
+    d.shutdown().await;
+}
