@@ -35,6 +35,12 @@ for ((p = 1; p <= pairs; p++)); do
         ROUTER_REAL=$bin MEASURE_OUT=$tmp/m ROUTER_BIN=$here/measure.py \
             "$here/run.sh" --count "$count" "${rate_args[@]}" --no-build --out "$tmp/out" >/dev/null 2>"$tmp/err" || true
         r=$tmp/out/router.json d=$tmp/out/direct.json
+        if [[ ! -s $r ]]; then
+            # A leg without a report: keep what it left, to find out why.
+            keep=$(mktemp -d "${TMPDIR:-/tmp}/e2e-ab-failed.XXXXXX")
+            cp -r "$tmp/out" "$tmp/err" "$keep/" 2>/dev/null || true
+            echo "$label pair $p: no router report; its logs are in $keep" >&2
+        fi
         read -r _ cpu hwm _ _ <"$tmp/m" || { cpu=? hwm=?; }
         rm=$(jq -r '.throughput | round' "$r" 2>/dev/null || echo ?)
         dm=$(jq -r '.throughput | round' "$d" 2>/dev/null || echo ?)
