@@ -114,6 +114,14 @@ impl Confirmed {
         }
         !repeated
     }
+
+    /// Forgets the last confirmation to `person` from `number`: it could not be sent, and the
+    /// next STOP, START or HELP is owed one.
+    pub fn forget(&mut self, number: &[u8], person: &[u8]) {
+        if let (Some(number), Some(person)) = (pack_number(number), pack_number(person)) {
+            self.0.remove((number, person));
+        }
+    }
 }
 
 /// The durable opt-out list.
@@ -667,6 +675,9 @@ mod tests {
         assert!(c.due(ours, them, Intent::Stop, at(3701)));
         assert!(!c.due(ours, them, Intent::Stop, at(3701 + 23 * 3600)));
         assert!(c.due(ours, them, Intent::Stop, at(3702 + 24 * 3600)));
+        // One that could not be sent is owed again.
+        c.forget(ours, them);
+        assert!(c.due(ours, them, Intent::Stop, at(3703 + 24 * 3600)));
         // A sender that is not a number is not remembered: nothing to compare.
         assert!(c.due(b"ACME", them, Intent::Help, at(0)));
         assert!(c.due(b"ACME", them, Intent::Help, at(1)));

@@ -4,7 +4,7 @@
 //! binds); SIGTERM or SIGINT stops accepting, unbinds customers, lets requests in flight finish
 //! within a deadline, closes the store (its last group commit included) and returns.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
@@ -20,9 +20,10 @@ use tokio::sync::watch;
 use crate::admin::{self, AdminState};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::consent::Consent;
+use crate::consent::{account_scope, Consent};
 use crate::metrics::Metrics;
 use crate::numbering::Numbering;
+use crate::policy::Scope;
 use crate::router::Router;
 use crate::Error;
 
@@ -109,19 +110,20 @@ impl Daemon {
         }
 
         let consent = Arc::new(Consent::open(dir)?);
-        let accounts: Accounts = Arc::new(RwLock::new(Known::of(&config)));
+        let known = Known::of(&config);
         for imp in &config.suppression_imports {
             let text = std::fs::read_to_string(&imp.file).map_err(|e| {
                 Error::Start(format!("suppression import {}: {e}", imp.file.display()))
             })?;
             let (added, bad) = consent
-                .import_csv(imp.scope, &text, &config.node.numbering)
+                .import_csv(imp.scope, &text, known.numbering_for(imp.scope))
                 .map_err(|e| Error::Start(format!("opt-out list: {e}")))?;
             for b in &bad {
                 tracing::warn!(file = %imp.file.display(), line = b.line, reason = %b.reason, "suppression row skipped");
             }
             tracing::info!(file = %imp.file.display(), added, skipped = bad.len(), "suppression list imported");
         }
+        let accounts: Accounts = Arc::new(RwLock::new(known));
         let router = Router::start(
             &config,
             store.clone() as Arc<dyn Store>,
@@ -300,10 +302,13 @@ struct AdminView {
 /// What the admin API needs of the config, kept current by reloads.
 type Accounts = Arc<RwLock<Known>>;
 
-/// The configured system_ids, and how numbers given to the admin API are written.
+/// The configured system_ids, and how the numbers of suppression lists are written.
 struct Known {
     ids: HashSet<String>,
-    numbering: Numbering,
+    /// Each account's numbering, by its scope id.
+    numbering: HashMap<u32, Numbering>,
+    /// The node's.
+    node: Numbering,
 }
 
 impl Known {
@@ -314,7 +319,21 @@ impl Known {
                 .iter()
                 .map(|a| a.system_id.clone())
                 .collect(),
-            numbering: config.node.numbering.clone(),
+            numbering: config
+                .accounts
+                .iter()
+                .map(|a| (account_scope(&a.system_id), a.numbering.clone()))
+                .collect(),
+            node: config.node.numbering.clone(),
+        }
+    }
+
+    /// How a list for `scope` writes its numbers: an account's list as the account does,
+    /// any other as the node does.
+    fn numbering_for(&self, scope: Scope) -> &Numbering {
+        match scope {
+            Scope::Account(id) => self.numbering.get(&id).unwrap_or(&self.node),
+            Scope::Global | Scope::Sender(_) => &self.node,
         }
     }
 }
@@ -335,11 +354,11 @@ impl AdminView {
         Ok(scope)
     }
 
-    /// How the node writes numbers (CSV lists and numbers posted here are read with it).
-    fn numbering(&self) -> Numbering {
+    /// How the numbers of a list for `scope` are written (see [`Known::numbering_for`]).
+    fn numbering(&self, scope: Scope) -> Numbering {
         self.accounts
             .read()
-            .map(|a| a.numbering.clone())
+            .map(|a| a.numbering_for(scope).clone())
             .unwrap_or_default()
     }
 }
@@ -360,10 +379,10 @@ impl AdminState for AdminView {
     }
 
     fn add_suppressions(&self, scope: &str, csv: &str) -> Result<serde_json::Value, String> {
-        let numbering = self.numbering();
+        let scope_v = self.scope(scope)?;
         let (added, bad) = self
             .consent
-            .import_csv(self.scope(scope)?, csv, &numbering)
+            .import_csv(scope_v, csv, &self.numbering(scope_v))
             .map_err(|e| format!("not stored: {e}"))?;
         let bad: Vec<_> = bad
             .iter()
@@ -375,7 +394,7 @@ impl AdminState for AdminView {
     fn remove_suppression(&self, scope: &str, number: &str) -> Result<serde_json::Value, String> {
         let scope_v = self.scope(scope)?;
         let n = self
-            .numbering()
+            .numbering(scope_v)
             .pack(Ton::UNKNOWN, number.as_bytes())
             .ok_or_else(|| format!("{number:?} is not a phone number"))?;
         let removed = self

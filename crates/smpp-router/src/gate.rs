@@ -207,7 +207,7 @@ impl Gate {
                 reason: "bad_destination",
             };
         }
-        if e.enforce && self.consent.blocks(scope, source, dest) {
+        if e.enforce && self.blocked(scope, sm, source, dest) {
             return Verdict::Refuse {
                 status: policy.refuse_status,
                 reason: "opted_out",
@@ -297,16 +297,25 @@ impl Gate {
     pub fn still_wanted(&self, account: &Account, route: &RouteConsent, sm: &SubmitSm) -> bool {
         let e = Effective::of(&account.consent, route, sm);
         let (mut dest, mut source) = ([0; numbering::MAX], [0; numbering::MAX]);
+        let n = &account.numbering;
         !(e.enforce
-            && self.consent.blocks(
+            && self.blocked(
                 account_scope(&account.system_id),
-                account
-                    .numbering
-                    .international(sm.source.ton, &sm.source.addr, &mut source),
-                account
-                    .numbering
-                    .international(sm.dest.ton, &sm.dest.addr, &mut dest),
+                sm,
+                n.international(sm.source.ton, &sm.source.addr, &mut source),
+                n.international(sm.dest.ton, &sm.dest.addr, &mut dest),
             ))
+    }
+
+    /// Whether the lists block `sm` from the account `scope`: its numbers in international
+    /// form (`source`, `dest`), or as written when that differs — an entry stored before
+    /// numbers were made international, or read with another home country, still holds.
+    fn blocked(&self, scope: u32, sm: &SubmitSm, source: &[u8], dest: &[u8]) -> bool {
+        let differs =
+            |written: &[u8], intl: &[u8]| written.strip_prefix(b"+").unwrap_or(written) != intl;
+        self.consent.blocks(scope, source, dest)
+            || ((differs(&sm.source.addr, source) || differs(&sm.dest.addr, dest))
+                && self.consent.blocks(scope, &sm.source.addr, &sm.dest.addr))
     }
 }
 
@@ -325,6 +334,40 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
             .accounts
             .remove(0)
+    }
+
+    /// An opt-out stored as the number was written before numbers were made international
+    /// (`07700900123`, from a national MO) still blocks a submit written that way.
+    #[test]
+    fn an_entry_stored_as_written_still_blocks() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let consent = Arc::new(Consent::open(dir.path()).unwrap_or_else(|e| panic!("{e}")));
+        let old = crate::policy::pack_number(b"07700900123").unwrap_or(0);
+        let scope = crate::policy::Scope::Account(account_scope("shop"));
+        consent
+            .change(true, &[(scope, old)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let gate = Gate::new(consent, Arc::new(Clock::system()), 1000);
+        let mut account = account();
+        account.numbering = crate::numbering::Numbering::new("44", None, None);
+        let to = |ton: u8, number: &'static [u8]| SubmitSm {
+            source: Address::new(Ton(1), Npi(1), Bytes::from_static(b"15550100")),
+            dest: Address::new(Ton(ton), Npi(1), Bytes::from_static(number)),
+            ..Default::default()
+        };
+        let route = RouteConsent::default();
+        let refused = |sm: &SubmitSm| {
+            matches!(
+                gate.check(&account, &route, sm, || None),
+                Verdict::Refuse {
+                    reason: "opted_out",
+                    ..
+                }
+            )
+        };
+        assert!(refused(&to(2, b"07700900123")));
+        assert!(gate.still_wanted(&account, &route, &to(1, b"447700900124")));
+        assert!(!gate.still_wanted(&account, &route, &to(2, b"07700900123")));
     }
 
     /// A cap counts messages, not parts: two three-part messages go whole, the third is

@@ -144,7 +144,24 @@ impl Numbering {
                 }
                 let trunk = self.trunk_prefix.as_bytes();
                 match number.strip_prefix(trunk) {
-                    Some(rest) if !trunk.is_empty() => rest,
+                    // Only a trunk prefix no country code starts with (`0`, `06`) tells a
+                    // national number from an international one; with Russia's `8`, `852…` is
+                    // Hong Kong, so an unknown-TON number starting with 8 is left international.
+                    // North America's `1` is its own country code: either reading is the same.
+                    Some(rest)
+                        if !trunk.is_empty()
+                            && (trunk[0] == b'0' || trunk == self.country_code.as_bytes()) =>
+                    {
+                        rest
+                    }
+                    // North America's ten-digit national numbers (area code 2–9) are how its
+                    // customers write them; no international number is read that way there.
+                    _ if self.country_code == "1"
+                        && number.len() == 10
+                        && matches!(number[0], b'2'..=b'9') =>
+                    {
+                        number
+                    }
                     _ => return number,
                 }
             }
@@ -210,6 +227,9 @@ mod tests {
         assert_eq!(intl(&us, 2, "12125550123"), "12125550123");
         assert_eq!(intl(&us, 0, "12125550123"), "12125550123");
         assert_eq!(intl(&us, 0, "011447700900123"), "447700900123");
+        // Ten digits, area code first: how North Americans write their numbers.
+        assert_eq!(intl(&us, 0, "2125550123"), "12125550123");
+        assert_eq!(intl(&us, 0, "447700900123"), "447700900123");
         // 00 is not an international prefix there; nothing to strip, nothing to add.
         assert_eq!(intl(&us, 0, "00447700900123"), "00447700900123");
         // Italy keeps its leading 0 after the country code: it has no trunk prefix.
@@ -256,8 +276,14 @@ mod tests {
         assert_eq!(intl(&au, 0, "0412345678"), "61412345678");
         let custom = Numbering::new("44", Some(""), Some("00"));
         assert_eq!(intl(&custom, 2, "07700900123"), "4407700900123");
-        let ru = Numbering::new("7", None, None).with_prefixes(None, Some("00"));
-        assert_eq!(intl(&ru, 0, "89161234567"), "79161234567");
-        assert_eq!(intl(&ru, 0, "0044770090012"), "44770090012");
+        let ru = Numbering::new("7", None, None);
+        assert_eq!(intl(&ru, 2, "89161234567"), "79161234567");
+        assert_eq!(intl(&ru, 0, "81044770090012"), "44770090012");
+        // An unknown TON cannot tell Russia's trunk prefix 8 from Hong Kong's 852: left as
+        // international.
+        assert_eq!(intl(&ru, 0, "85291234567"), "85291234567");
+        assert_eq!(intl(&ru, 0, "89161234567"), "89161234567");
+        let ru00 = ru.with_prefixes(None, Some("00"));
+        assert_eq!(intl(&ru00, 0, "0044770090012"), "44770090012");
     }
 }

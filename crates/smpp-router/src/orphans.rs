@@ -41,16 +41,22 @@ pub struct Parked {
     by_id: HashMap<Bytes, Vec<u64>>,
     /// By seq: the oldest first.
     entries: BTreeMap<u64, Entry>,
+    /// The ids' and payloads' bytes.
+    bytes: usize,
     cap: usize,
+    cap_bytes: usize,
 }
 
 impl Parked {
-    /// An index of at most `cap` receipts (beyond it the oldest are given up first).
-    pub fn new(cap: usize) -> Self {
+    /// An index of at most `cap` receipts and `cap_bytes` of them (beyond either the oldest
+    /// are given up first: a carrier may send receipts with large TLVs).
+    pub fn new(cap: usize, cap_bytes: usize) -> Self {
         Parked {
             by_id: HashMap::new(),
             entries: BTreeMap::new(),
+            bytes: 0,
             cap: cap.max(1),
+            cap_bytes,
         }
     }
 
@@ -60,6 +66,7 @@ impl Parked {
             // Parked already (a restart's recovery may read what was parked meanwhile).
             return;
         }
+        self.bytes += id.len() + payload.len();
         self.by_id.entry(id.clone()).or_default().push(seq);
         self.entries.insert(
             seq,
@@ -79,7 +86,9 @@ impl Parked {
         seqs.sort_unstable();
         seqs.into_iter()
             .filter_map(|seq| {
-                self.entries.remove(&seq).map(|e| Orphan {
+                let e = self.entries.remove(&seq)?;
+                self.bytes -= e.id.len() + e.payload.len();
+                Some(Orphan {
                     seq,
                     payload: e.payload,
                 })
@@ -92,7 +101,7 @@ impl Parked {
     pub fn expire(&mut self, now: SystemTime, grace: Duration) -> Vec<(u64, Bytes)> {
         let mut gone = Vec::new();
         loop {
-            let over = self.entries.len() > self.cap;
+            let over = self.entries.len() > self.cap || self.bytes > self.cap_bytes;
             let Some(entry) = self.entries.first_entry() else {
                 break;
             };
@@ -104,6 +113,7 @@ impl Parked {
                 break;
             }
             let (seq, e) = entry.remove_entry();
+            self.bytes -= e.id.len() + e.payload.len();
             if let Some(seqs) = self.by_id.get_mut(&e.id) {
                 seqs.retain(|&s| s != seq);
                 if seqs.is_empty() {
@@ -137,7 +147,7 @@ mod tests {
     #[test]
     fn a_receipt_is_found_by_its_id_behind_any_number_of_unknown_ones() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let mut p = Parked::new(10_000);
+        let mut p = Parked::new(10_000, usize::MAX);
         for seq in 0..5000 {
             p.park(seq, Bytes::from(format!("unknown-{seq}")), b("x"), t0);
         }
@@ -156,7 +166,7 @@ mod tests {
     fn old_receipts_and_those_past_the_bound_are_given_up_oldest_first() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let grace = Duration::from_secs(600);
-        let mut p = Parked::new(3);
+        let mut p = Parked::new(3, usize::MAX);
         p.park(1, b("a"), b("1"), t0);
         p.park(2, b("b"), b("2"), t0 + Duration::from_secs(100));
         p.park(3, b("a"), b("3"), t0 + Duration::from_secs(200));
@@ -183,5 +193,28 @@ mod tests {
         );
         assert!(p.take(b"b").is_empty());
         assert!(!p.is_empty());
+    }
+
+    #[test]
+    fn large_receipts_are_bounded_by_their_bytes() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut p = Parked::new(1000, 10_000);
+        for seq in 0..5 {
+            p.park(
+                seq,
+                Bytes::from(format!("{seq}")),
+                Bytes::from(vec![0; 3000]),
+                t0,
+            );
+        }
+        let gone: Vec<u64> = p
+            .expire(t0, Duration::from_secs(600))
+            .iter()
+            .map(|g| g.0)
+            .collect();
+        assert_eq!(gone, [0, 1]);
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.take(b"4").len(), 1);
+        assert!(p.expire(t0, Duration::from_secs(600)).is_empty());
     }
 }

@@ -65,6 +65,11 @@ impl<V> Recent<V> {
             .filter(|(_, age)| *age <= self.window)
     }
 
+    /// Forgets `pair`.
+    pub fn remove(&mut self, pair: Pair) {
+        self.map.remove(&pair);
+    }
+
     /// Pairs remembered (some may be past the window until the next `put`).
     pub fn len(&self) -> usize {
         self.map.len()
@@ -99,5 +104,7 @@ mod tests {
         }
         assert!(r.len() <= 2);
         assert!(!r.is_empty());
+        r.remove((2, 4));
+        assert_eq!(r.get((2, 4), t0 + Duration::from_secs(2)), None);
     }
 }

@@ -65,6 +65,8 @@ const ORPHAN_GRACE: Duration = Duration::from_secs(600);
 /// Most receipts one connector keeps parked (~400 bytes each); beyond it the oldest are given
 /// up as unknown.
 const ORPHANS_PARKED: usize = 100_000;
+/// … and at most this many bytes of them.
+const ORPHANS_PARKED_BYTES: usize = 64 << 20;
 /// Submits of one customer connection handled at once; beyond it reading pauses.
 const SUBMITS_PER_CONNECTION: usize = 1024;
 /// Entries a deliverer sends before waiting for their answers.
@@ -143,6 +145,13 @@ struct OrphanSlot {
     parked: Mutex<Parked>,
     /// Parked receipts whose record landed, with it: for the orphan task to deliver.
     ready: Mutex<Vec<(Correlation, Vec<Orphan>)>>,
+    /// Held (written) until the task has indexed what a restart left parked: a receipt parked
+    /// meanwhile waits, or the recovery would read and index it a second time.
+    recovering: Arc<tokio::sync::RwLock<()>>,
+    /// The write guard, for the task to take and drop.
+    recovery: Mutex<Option<tokio::sync::OwnedRwLockWriteGuard<()>>>,
+    /// The task runs (it is started once per connector name).
+    started: AtomicBool,
 }
 
 /// Locks a mutex whose holders never leave it half-changed (a panic there is a bug, not a
@@ -160,6 +169,8 @@ struct Tables {
     connector_configs: Vec<config::Connector>,
     tps: Vec<Option<Mutex<Throttle>>>,
     smpp: config::Smpp,
+    /// How the node writes numbers (`[node]`), for a connector retired by a reload.
+    numbering: Numbering,
 }
 
 impl Tables {
@@ -204,7 +215,7 @@ pub struct Router {
     /// Accounts whose deliverer runs.
     deliverers: Mutex<std::collections::HashSet<String>>,
     /// The confirmations sent lately, so an auto-responder is not answered for ever.
-    confirmed: Mutex<Confirmed>,
+    confirmed: Arc<Mutex<Confirmed>>,
     /// Who texted whom, for routing replies.
     conversations: Mutex<Conversations>,
     /// The opt-out list.
@@ -270,6 +281,7 @@ impl Router {
                 connector_configs: Vec::new(),
                 tps: Vec::new(),
                 smpp: config.smpp.clone(),
+                numbering: config.node.numbering.clone(),
             })),
             ids: IdGenerator::new(config.node.id),
             held: Held::new(store.clone(), clock.clone(), HELD_MAX, HELD_TTL),
@@ -284,7 +296,7 @@ impl Router {
             doomed_full: Arc::new(Notify::new()),
             stopping: AtomicBool::new(false),
             submits_running: AtomicUsize::new(0),
-            confirmed: Mutex::new(Confirmed::new(CONFIRMED)),
+            confirmed: Arc::new(Mutex::new(Confirmed::new(CONFIRMED))),
             conversations: Mutex::new(Conversations::new(
                 config.mo.conversation_window,
                 CONVERSATIONS,
@@ -370,6 +382,7 @@ impl Router {
             connectors,
             connector_configs: config.connectors.clone(),
             smpp: config.smpp.clone(),
+            numbering: config.node.numbering.clone(),
         };
         let same_accounts = old.access.accounts().len() == config.accounts.len()
             && old
@@ -461,6 +474,7 @@ impl Router {
             connector_configs: Vec::new(),
             tps: Vec::new(),
             smpp: old.smpp.clone(),
+            numbering: old.numbering.clone(),
         });
         old.connectors.clone()
     }
@@ -1278,6 +1292,8 @@ impl Router {
             .map(|&j| encode_entry(Body::DeliverSm(receipts[j].1.clone())))
             .collect();
         let encoded: Vec<Bytes> = payloads.iter().flatten().cloned().collect();
+        let slot = self.orphans(connector);
+        let _recovered = slot.recovering.read().await;
         let queue = orphan_queue(connector);
         let now = SystemTime::now();
         let policy = self.queue_policy(&queue);
@@ -1292,7 +1308,6 @@ impl Router {
                 return vec![false; which.len()];
             }
         };
-        let slot = self.orphans(connector);
         {
             let mut parked = locked(&slot.parked);
             let mut seqs = seqs;
@@ -1301,7 +1316,9 @@ impl Router {
                     parked.park(seq, keys[j].carrier_id.clone(), payload.clone(), now);
                 }
             }
-            slot.any.store(true, Ordering::Release);
+            // SeqCst, as in `record_landed`: this store and the store's read below, against
+            // its write of the record and its load of this flag, must not both miss.
+            slot.any.store(true, Ordering::SeqCst);
         }
         // A record that landed while these were being parked found nothing to match: look
         // again now that they are indexed (whichever of the two finds them takes them).
@@ -1330,15 +1347,17 @@ impl Router {
     /// One per connector name: a connector restarted by a reload keeps the task it had (two
     /// would deliver the same receipts twice).
     fn spawn_orphans(self: &Arc<Self>, connector: Arc<str>) {
-        let (slot, new) = self.orphans_entry(&connector);
-        if !new {
+        let slot = self.orphans(&connector);
+        if slot.started.swap(true, Ordering::AcqRel) {
             return;
         }
         let router = Arc::downgrade(self);
         tokio::spawn(async move {
+            let recovery = locked(&slot.recovery).take();
             if let Some(r) = router.upgrade() {
                 r.recover_orphans(&connector, &slot).await;
             }
+            drop(recovery);
             loop {
                 let _ = tokio::time::timeout(Duration::from_secs(1), slot.notify.notified()).await;
                 let Some(r) = router.upgrade() else {
@@ -1384,7 +1403,7 @@ impl Router {
                     None => unreadable.push(e.seq),
                 }
             }
-            slot.any.store(!parked.is_empty(), Ordering::Release);
+            slot.any.store(!parked.is_empty(), Ordering::SeqCst);
         }
         tracing::info!(connector, parked = keys.len(), "parked receipts recovered");
         if !unreadable.is_empty() {
@@ -1438,16 +1457,37 @@ impl Router {
         }))
         .await;
         let mut done = Vec::new();
-        for (record, delivered, left) in delivered {
-            done.extend(delivered);
-            if !left.is_empty() {
-                locked(&slot.ready).push((record, left));
+        let mut dropped = 0;
+        {
+            let mut ready = locked(&slot.ready);
+            let mut waiting: usize = ready.iter().map(|(_, o)| o.len()).sum();
+            for (record, delivered, left) in delivered {
+                done.extend(delivered);
+                if left.is_empty() {
+                    continue;
+                }
+                // Bounded like the parked ones: past it, the receipts whose account's queue
+                // stays full are dropped (loudly) rather than kept in memory for ever.
+                if waiting + left.len() > ORPHANS_PARKED {
+                    dropped += left.len();
+                    done.extend(left.iter().map(|o| o.seq));
+                    continue;
+                }
+                waiting += left.len();
+                ready.push((record, left));
             }
+        }
+        if dropped > 0 {
+            tracing::error!(
+                connector,
+                dropped,
+                "matched receipts dropped: their accounts' queues stayed full"
+            );
         }
         let gone = {
             let mut parked = locked(&slot.parked);
             let gone = parked.expire(SystemTime::now(), ORPHAN_GRACE);
-            slot.any.store(!parked.is_empty(), Ordering::Release);
+            slot.any.store(!parked.is_empty(), Ordering::SeqCst);
             self.metrics.set_parked(connector, parked.len());
             gone
         };
@@ -1479,26 +1519,26 @@ impl Router {
         locked(&self.orphans(connector).parked).len()
     }
 
-    /// The connector's parked receipts.
+    /// The connector's parked receipts. Looked up before anything is allocated: every submit
+    /// that wants a receipt comes here.
     fn orphans(&self, connector: &str) -> Arc<OrphanSlot> {
-        self.orphans_entry(connector).0
-    }
-
-    /// [`Router::orphans`], and whether this call made the entry. Looked up before anything is
-    /// allocated: every submit that wants a receipt comes here.
-    fn orphans_entry(&self, connector: &str) -> (Arc<OrphanSlot>, bool) {
         let mut o = locked(&self.orphans);
         if let Some(e) = o.get(connector) {
-            return (e.clone(), false);
+            return e.clone();
         }
+        let recovering = Arc::new(tokio::sync::RwLock::new(()));
         let e = Arc::new(OrphanSlot {
             notify: Notify::new(),
             any: AtomicBool::new(false),
-            parked: Mutex::new(Parked::new(ORPHANS_PARKED)),
+            parked: Mutex::new(Parked::new(ORPHANS_PARKED, ORPHANS_PARKED_BYTES)),
             ready: Mutex::new(Vec::new()),
+            // A fresh lock: the write guard is had at once.
+            recovery: Mutex::new(recovering.clone().try_write_owned().ok()),
+            recovering,
+            started: AtomicBool::new(false),
         });
         o.insert(connector.to_owned(), e.clone());
-        (e, true)
+        e
     }
 
     /// Applies a STOP, START or HELP in a reply to the account's consent list (durably, before
@@ -1560,19 +1600,12 @@ impl Router {
         let tables = self.tables();
         let text = d.payload();
         // Its numbers as the carrier writes them, made international.
-        let fallback;
-        let numbering = match tables
+        let numbering = tables
             .connector_configs
             .iter()
             .find(|c| c.name == connector)
-        {
-            Some(c) => &c.numbering,
-            // Retired by a reload while its MO was handled.
-            None => {
-                fallback = Numbering::default();
-                &fallback
-            }
-        };
+            // Retired by a reload while its MO was handled: the node's.
+            .map_or(&tables.numbering, |c| &c.numbering);
         let (mut number, mut person) = ([0; numbering::MAX], [0; numbering::MAX]);
         let number = numbering.international(d.dest.ton, &d.dest.addr, &mut number);
         let person = numbering.international(d.source.ton, &d.source.addr, &mut person);
@@ -1622,7 +1655,16 @@ impl Router {
                 .lock()
                 .map_or(true, |mut m| m.due(number, person, c.intent, now))
             {
-                c.send();
+                let confirmed = self.confirmed.clone();
+                let (number, person) = (
+                    Bytes::copy_from_slice(number),
+                    Bytes::copy_from_slice(person),
+                );
+                c.send(move || {
+                    if let Ok(mut m) = confirmed.lock() {
+                        m.forget(&number, &person);
+                    }
+                });
             } else {
                 tracing::debug!(kind = c.kind(), "confirmed lately; not sent again");
             }
@@ -1633,7 +1675,7 @@ impl Router {
     /// A record landed: receipts parked for it, if any, are delivered now.
     fn record_landed(&self, record: &Correlation) {
         let slot = self.orphans(&record.key.connector);
-        if slot.any.load(Ordering::Acquire) {
+        if slot.any.load(Ordering::SeqCst) {
             self.orphan_found(&slot, record);
         }
     }
@@ -1974,8 +2016,9 @@ impl Confirmation {
         }
     }
 
-    /// Sends it in the background (the carrier's deliver_sm_resp does not wait for it).
-    fn send(self) {
+    /// Sends it in the background (the carrier's deliver_sm_resp does not wait for it);
+    /// `unsent` runs when no connector took it.
+    fn send(self, unsent: impl FnOnce() + Send + 'static) {
         tokio::spawn(async move {
             for c in self.connectors {
                 match c.submit_one(&self.submit, None, self.deadline).await {
@@ -1986,6 +2029,7 @@ impl Confirmation {
                 }
             }
             tracing::warn!("consent reply not sent: no connector took it");
+            unsent();
         });
     }
 }

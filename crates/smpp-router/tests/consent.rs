@@ -367,6 +367,19 @@ async fn an_opt_out_holds_however_the_number_is_written() {
             "TON {ton} {written}"
         );
     }
+    // The account's list, uploaded in national form, is read in the account's country.
+    let (code, body) = request(
+        &d,
+        "POST",
+        "/v1/suppressions?scope=account:demo",
+        "07700900125\n",
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        status(demo.send(submit_to(1, "447700900125")).await),
+        CommandStatus::X_R_APPN
+    );
     demo.shutdown().await;
     d.shutdown().await;
 }
