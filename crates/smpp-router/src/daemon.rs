@@ -397,11 +397,17 @@ impl AdminState for AdminView {
             .numbering(scope_v)
             .pack(Ton::UNKNOWN, number.as_bytes())
             .ok_or_else(|| format!("{number:?} is not a phone number"))?;
+        // The number as written too: an entry stored before the numbering was set is kept so
+        // (and still blocks; see the gate).
+        let mut entries = vec![(scope_v, n)];
+        if let Some(written) = crate::policy::pack_number(number.as_bytes()).filter(|&w| w != n) {
+            entries.push((scope_v, written));
+        }
         let removed = self
             .consent
-            .change(false, &[(scope_v, n)])
+            .change(false, &entries)
             .map_err(|e| format!("not stored: {e}"))?;
-        Ok(serde_json::json!({ "scope": scope, "number": number, "removed": removed == 1 }))
+        Ok(serde_json::json!({ "scope": scope, "number": number, "removed": removed >= 1 }))
     }
 
     fn binds(&self) -> serde_json::Value {

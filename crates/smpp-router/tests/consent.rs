@@ -380,6 +380,22 @@ async fn an_opt_out_holds_however_the_number_is_written() {
         status(demo.send(submit_to(1, "447700900125")).await),
         CommandStatus::X_R_APPN
     );
+    // An entry kept as written before the account had a country (here put straight into
+    // the list) still blocks that writing, and is lifted by a delete written the same way.
+    let old = smpp_router::policy::pack_number(b"07700900126").unwrap();
+    let account = smpp_router::policy::Scope::Account(scope);
+    d.consent().change(true, &[(account, old)]).unwrap();
+    assert_eq!(
+        status(demo.send(submit_to(2, "07700900126")).await),
+        CommandStatus::X_R_APPN
+    );
+    let path = "/v1/suppressions?scope=account:demo&number=07700900126";
+    let (code, body) = request(&d, "DELETE", path, "").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        status(demo.send(submit_to(2, "07700900126")).await),
+        CommandStatus::OK
+    );
     demo.shutdown().await;
     d.shutdown().await;
 }
