@@ -222,7 +222,7 @@ async fn tx_rx_shards_send_on_one_bind_and_take_receipts_on_the_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_parts_of_a_long_message_share_one_shard() {
     let s = sim(SimConfig {
-        resp_delay: Duration::from_millis(300),
+        resp_delay: Duration::from_secs(2),
         ..SimConfig::default()
     })
     .await;
@@ -233,9 +233,21 @@ async fn the_parts_of_a_long_message_share_one_shard() {
             let connector = connector.clone();
             tokio::spawn(async move { submit_all(&connector, 3, sticky).await })
         };
-        // While the carrier sits on them: where are they?
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        let mut in_flight: Vec<usize> = connector.status().iter().map(|s| s.in_flight).collect();
+        // While the carrier sits on them (2 s): where are they?
+        let in_flight = || {
+            connector
+                .status()
+                .iter()
+                .map(|s| s.in_flight)
+                .collect::<Vec<_>>()
+        };
+        for _ in 0..150 {
+            if in_flight().iter().sum::<usize>() == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut in_flight = in_flight();
         in_flight.sort_unstable();
         assert_eq!(in_flight, want, "sticky {sticky:?}");
         for r in sending.await.unwrap() {
