@@ -14,6 +14,11 @@
 //! Short codes are left as they are, whatever their TON says: a number of at most
 //! [`SHORT_CODE_MAX`] digits never gets a country code (carriers send short codes as
 //! national as often as network-specific, and an opt-out from `12345` must stay on `12345`).
+//!
+//! A national number is taken to carry its trunk prefix when it starts with it. Where the
+//! prefix is `0` (most countries) or the country code (North America's `1`) no national
+//! number starts with it otherwise; Russia's `8` is also the first digit of its 8-800
+//! free-phone numbers, which are then misread (no mobile number starts so).
 
 use smpp_pdu::Ton;
 
@@ -130,7 +135,13 @@ impl Numbering {
             .flatten()
             .filter(|rest| !rest.is_empty());
         let national = match ton {
-            Ton::INTERNATIONAL => return after_intl.unwrap_or(number),
+            // Marked international yet dialled with the prefix (`0044…`): the prefix goes,
+            // when no country code starts like it (Russia's `810` is also Japan's `81` then 0).
+            Ton::INTERNATIONAL => {
+                return after_intl
+                    .filter(|_| intl.first() == Some(&b'0'))
+                    .unwrap_or(number)
+            }
             Ton::NATIONAL => {
                 let trunk = self.trunk_prefix.as_bytes();
                 match number.strip_prefix(trunk) {
@@ -267,6 +278,72 @@ mod tests {
             none.pack(Ton::NATIONAL, b"07700900123"),
             crate::policy::pack_number(b"07700900123")
         );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Digits that start with one of `first`.
+        fn digits(
+            first: &'static str,
+            len: std::ops::Range<usize>,
+        ) -> impl Strategy<Value = String> {
+            (
+                proptest::sample::select(first.as_bytes().to_vec()),
+                proptest::collection::vec(0u8..10, len),
+            )
+                .prop_map(|(f, rest)| {
+                    let mut s = String::from(f as char);
+                    s.extend(rest.into_iter().map(|d| char::from(b'0' + d)));
+                    s
+                })
+        }
+
+        fn home() -> impl Strategy<Value = Numbering> {
+            proptest::sample::select(vec![
+                "1", "7", "33", "39", "44", "49", "61", "81", "852", "971",
+            ])
+            .prop_map(|cc| Numbering::new(cc, None, None))
+        }
+
+        proptest! {
+            /// An international number stays itself, however it is marked, in any home country.
+            #[test]
+            fn an_international_number_is_itself(n in home(), d in digits("123456789", 7..14)) {
+                let mut buf = [0; MAX];
+                let plus = format!("+{d}");
+                prop_assert_eq!(n.international(Ton::INTERNATIONAL, d.as_bytes(), &mut buf), d.as_bytes());
+                prop_assert_eq!(n.international(Ton::INTERNATIONAL, plus.as_bytes(), &mut buf), d.as_bytes());
+                prop_assert_eq!(n.international(Ton::UNKNOWN, plus.as_bytes(), &mut buf), d.as_bytes());
+                prop_assert_eq!(n.international(Ton::NETWORK_SPECIFIC, plus.as_bytes(), &mut buf), d.as_bytes());
+            }
+
+            /// A national number, with or without its trunk prefix, gets the country code;
+            /// written with the international prefix it is the same number. (One that itself
+            /// starts with the trunk prefix, as Russia's 8-800 numbers do, is read as written
+            /// with it: see the module's doc.)
+            #[test]
+            fn a_national_number_gets_its_country_code(n in home(), m in digits("23456789", 7..11)) {
+                let cc = n.country_code().unwrap_or_default().to_owned();
+                let (trunk, intl) = Numbering::usual_prefixes(&cc);
+                prop_assume!(trunk.is_empty() || !m.starts_with(trunk));
+                let want = format!("{cc}{m}");
+                let mut buf = [0; MAX];
+                prop_assert_eq!(n.international(Ton::NATIONAL, m.as_bytes(), &mut buf), want.as_bytes());
+                let with_trunk = format!("{trunk}{m}");
+                prop_assert_eq!(n.international(Ton::NATIONAL, with_trunk.as_bytes(), &mut buf), want.as_bytes());
+                let dialled = format!("{intl}{cc}{m}");
+                prop_assert_eq!(n.international(Ton::UNKNOWN, dialled.as_bytes(), &mut buf), want.as_bytes());
+            }
+
+            /// A short code is never rewritten, whatever its TON.
+            #[test]
+            fn a_short_code_stays(n in home(), c in digits("123456789", 2..6), ton in 0u8..7) {
+                let mut buf = [0; MAX];
+                prop_assert_eq!(n.international(Ton(ton), c.as_bytes(), &mut buf), c.as_bytes());
+            }
+        }
     }
 
     #[test]
