@@ -93,6 +93,8 @@ pub struct Smpp {
     pub window: usize,
     /// How long a customer's submit may wait for a carrier's answer before it gets an error.
     pub response_budget: Duration,
+    /// Requests (submits) one customer bind may have unanswered; beyond it ESME_RTHROTTLED.
+    pub max_in_flight: usize,
 }
 
 /// A customer account.
@@ -312,6 +314,7 @@ struct RawSmpp {
     enquire_link: Option<Spanned<String>>,
     window: Option<Spanned<i64>>,
     response_budget: Option<Spanned<String>>,
+    max_in_flight: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -651,6 +654,7 @@ impl Config {
             enquire_link: None,
             window: None,
             response_budget: None,
+            max_in_flight: None,
         });
         let smpp = Smpp {
             listen: c.addr("smpp.listen", s.listen.as_ref(), "127.0.0.1:2775")?,
@@ -671,6 +675,12 @@ impl Config {
                 Duration::from_secs(30),
             )?,
             window: c.int("smpp.window", s.window.as_ref(), 1..10_001, 100)? as usize,
+            max_in_flight: c.int(
+                "smpp.max_in_flight",
+                s.max_in_flight.as_ref(),
+                1..100_001,
+                1024,
+            )? as usize,
             response_budget: c.duration(
                 "smpp.response_budget",
                 s.response_budget.as_ref(),

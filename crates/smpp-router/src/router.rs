@@ -67,8 +67,6 @@ const ORPHAN_GRACE: Duration = Duration::from_secs(600);
 const ORPHANS_PARKED: usize = 100_000;
 /// … and at most this many bytes of them.
 const ORPHANS_PARKED_BYTES: usize = 64 << 20;
-/// Submits of one customer connection handled at once; beyond it reading pauses.
-const SUBMITS_PER_CONNECTION: usize = 1024;
 /// Entries a deliverer sends before waiting for their answers.
 const DELIVER_BATCH: usize = 1024;
 /// Carrier deliver_sm (receipts, MO) handled at once per connector; beyond it reading pauses.
@@ -563,6 +561,7 @@ impl Router {
         if let Ok(mut c) = self.customers.lock() {
             c.insert(conn.peer, (account.system_id.clone(), conn.link.clone()));
         }
+        let max_in_flight = tables.smpp.max_in_flight;
         // Not held while the connection lasts: a reload must be able to retire (and stop) the
         // connectors these tables name.
         drop(tables);
@@ -571,19 +570,22 @@ impl Router {
             self.add_receiver(&account.system_id, conn.peer, conn.link.clone());
         }
         tracing::info!(account = %account.system_id, peer = %conn.peer, kind = ?info.kind, "customer bound");
-        // The connection's requests run on this task, at most SUBMITS_PER_CONNECTION at once
-        // (beyond it reading pauses): no task, no scheduling and no copy of the request's
-        // future per submit. The binds of one account still spread over the workers.
+        // The connection's requests run on this task: no task, no scheduling and no copy of
+        // the request's future per submit. The binds of one account still spread over the
+        // workers. Past `max_in_flight` unanswered, a request is answered ESME_RTHROTTLED at
+        // once: the customer hears why, and its enquire_links are still read.
         let mut running = FuturesUnordered::new();
         loop {
             tokio::select! {
                 biased;
                 Some(()) = running.next(), if !running.is_empty() => {}
-                inc = conn.incoming.recv(), if running.len() < SUBMITS_PER_CONNECTION => {
-                    match inc {
-                        Some(inc) => running.push(self.handle_request(&account, inc)),
-                        None => break,
+                inc = conn.incoming.recv() => match inc {
+                    Some(inc) if running.len() >= max_in_flight => {
+                        self.metrics.customer_throttled(&account.system_id);
+                        inc.responder.respond_status(CommandStatus::THROTTLED).await;
                     }
+                    Some(inc) => running.push(self.handle_request(&account, inc)),
+                    None => break,
                 }
             }
         }

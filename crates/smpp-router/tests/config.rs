@@ -90,6 +90,12 @@ fn every_mistake_names_its_key_and_line() {
             "not a duration",
         ),
         (
+            "bind_timeout = \"10s\"",
+            "bind_timeout = \"10s\"\nmax_in_flight = 0",
+            "smpp.max_in_flight",
+            "out of range",
+        ),
+        (
             "window = 100                # deliver_sm",
             "window = 0 # deliver_sm",
             "smpp.window",

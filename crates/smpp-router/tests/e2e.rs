@@ -853,3 +853,48 @@ async fn an_early_receipt_is_matched_behind_many_unknown_ones() {
     esme.shutdown().await;
     d.shutdown().await;
 }
+
+/// A customer bind with more submits unanswered than `smpp.max_in_flight` is answered
+/// ESME_RTHROTTLED for the rest at once (and counted), while those within it go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submits_past_a_binds_in_flight_limit_are_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = SimConfig {
+        resp_delay: Duration::from_secs(1),
+        ..SimConfig::default()
+    };
+    let (a, b) = (sim(slow.clone()).await, sim(slow).await);
+    let text = config_text(dir.path(), &a, &b, "", SPLIT).replacen(
+        "response_budget = \"5s\"",
+        "response_budget = \"5s\"\nmax_in_flight = 10",
+        1,
+    );
+    let d = daemon(dir.path(), &text).await;
+    let mut c = EsmeConfig::new(d.smpp_addr.to_string(), "demo", "demo");
+    c.session.window = 50;
+    // Our driver pauses and resends throttled requests; here the answer itself is wanted.
+    c.driver.max_throttle_retries = 0;
+    let (esme, _) = Esme::start(c, Arc::new(NoObserver));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let answers =
+        futures_util::future::join_all((0..30).map(|i| esme.send(submit(i, "ACME", false)))).await;
+    let ok = answers
+        .iter()
+        .filter(|r| {
+            r.as_ref()
+                .is_ok_and(|p| p.command_status == CommandStatus::OK)
+        })
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|r| matches!(r, Err(smpp_tokio::Error::Throttled(_))))
+        .count();
+    assert_eq!((ok, throttled), (10, 20), "{answers:?}");
+    let metrics = get(&d, "/metrics").await.1;
+    assert!(
+        metrics.contains("smpp_customer_throttled_total{account=\"demo\"} 20"),
+        "{metrics}"
+    );
+    esme.shutdown().await;
+    d.shutdown().await;
+}
