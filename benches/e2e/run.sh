@@ -112,7 +112,9 @@ fi
 start_sim() {
     local name=$1 i line=""
     # --duration bounds its life even if this script is killed with SIGKILL.
-    "$sim_bin" --listen 127.0.0.1:0 --json --duration "$((leg_timeout + 120))s" \
+    # E2E_SIM_ARGS: more smpp-sim flags for both legs (e.g. "--stray-dlr-share 0.01").
+    # shellcheck disable=SC2086
+    "$sim_bin" --listen 127.0.0.1:0 --json --duration "$((leg_timeout + 120))s" ${E2E_SIM_ARGS:-} \
         >"$work/$name-sim.json" 2>"$work/$name-sim.err" &
     sim_pid=$!
     pids+=("$sim_pid")

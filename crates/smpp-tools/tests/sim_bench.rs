@@ -10,8 +10,10 @@ use std::time::Duration;
 use smpp_pdu::{Body, CommandStatus, MessageIdResp};
 use smpp_session::BindKind;
 use smpp_tokio::{Esme, EsmeConfig, NoObserver};
-use smpp_tools::bench::{run, run_until, BenchConfig, BenchError, MessageKind, Report};
-use smpp_tools::sim::{Account, IdFormat, MsRange, Sim, SimConfig, SimHandle};
+use smpp_tools::bench::{
+    run, run_until, BenchConfig, BenchError, MessageKind, ReceiptReport, Report,
+};
+use smpp_tools::sim::{Account, IdFormat, MsRange, Sim, SimConfig, SimCounts, SimHandle};
 
 async fn sim(config: SimConfig) -> SimHandle {
     Sim::start(SimConfig {
@@ -143,23 +145,44 @@ async fn throttling_is_answered_and_retried() {
     assert_eq!(r.ok, counts.accepted);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn receipts_before_the_ack_are_still_matched() {
-    let sim = sim(SimConfig {
-        early_dlr_share: 0.5,
-        ..SimConfig::default()
-    })
-    .await;
+/// 200 messages with receipts through a simulator set up as `config`: what the bench made of
+/// the receipts, and the simulator's counts.
+async fn receipts_from(config: SimConfig) -> (ReceiptReport, SimCounts) {
+    let sim = sim(config).await;
     let mut c = bench(&sim, 200);
     c.registered_delivery = true;
     let r = run(c).await.unwrap();
     let counts = sim.shutdown().await;
-    let receipts = r.receipts.unwrap();
+    (r.receipts.unwrap(), counts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_before_the_ack_are_still_matched() {
+    let (receipts, counts) = receipts_from(SimConfig {
+        early_dlr_share: 0.5,
+        ..SimConfig::default()
+    })
+    .await;
     assert!(counts.receipts_early > 0);
     // Some late ones may also beat the ack through the bench's tasks.
     assert!(receipts.early >= counts.receipts_early);
     assert_eq!(receipts.matched, 200);
     assert_eq!((receipts.unmatched, receipts.missing), (0, 0));
+}
+
+/// Stray receipts (ids never given out) reach the ESME as receipts it cannot match, and the
+/// real ones are all matched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stray_receipts_come_besides_the_real_ones() {
+    let (receipts, counts) = receipts_from(SimConfig {
+        stray_dlr_share: 0.5,
+        ..SimConfig::default()
+    })
+    .await;
+    assert!(counts.receipts_stray > 50, "{counts}");
+    assert_eq!(receipts.matched, 200);
+    assert_eq!(receipts.missing, 0);
+    assert_eq!(receipts.unmatched, counts.receipts_stray);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,6 +49,9 @@ struct Args {
     /// Share of receipts sent before the submit_sm_resp (0.0–1.0).
     #[arg(long, default_value_t = 0.0)]
     early_dlr_share: f64,
+    /// Share of receipts followed by a receipt for an id never given out (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    stray_dlr_share: f64,
     /// Unbind a connection after this many submits on it.
     #[arg(long, value_name = "N")]
     drop_after: Option<u64>,
@@ -100,6 +103,7 @@ impl Args {
             reject_status: self.reject_status.0,
             throttle_tps: self.throttle_tps,
             early_dlr_share: self.early_dlr_share.clamp(0.0, 1.0),
+            stray_dlr_share: self.stray_dlr_share.clamp(0.0, 1.0),
             drop_after: self.drop_after.filter(|n| *n > 0),
             silent: self.silent,
             resp_delay: Duration::from_millis(self.resp_delay_ms),

@@ -186,6 +186,9 @@ pub struct SimConfig {
     pub throttle_tps: Option<u32>,
     /// Share of receipts delivered before the submit_sm_resp (0.0–1.0).
     pub early_dlr_share: f64,
+    /// Share of receipts followed by a stray: a receipt, with the same delay, for a message id
+    /// the simulator never gave out (carriers send such; the ESME cannot match them) (0.0–1.0).
+    pub stray_dlr_share: f64,
     /// Close a connection (unbind) after this many submits on it.
     pub drop_after: Option<u64>,
     /// Never answer submits.
@@ -223,6 +226,7 @@ impl fmt::Debug for SimConfig {
             .field("reject_share", &self.reject_share)
             .field("throttle_tps", &self.throttle_tps)
             .field("early_dlr_share", &self.early_dlr_share)
+            .field("stray_dlr_share", &self.stray_dlr_share)
             .field("drop_after", &self.drop_after)
             .field("silent", &self.silent)
             .field("resp_delay", &self.resp_delay)
@@ -245,6 +249,7 @@ impl Default for SimConfig {
             reject_status: CommandStatus::SUBMITFAIL,
             throttle_tps: None,
             early_dlr_share: 0.0,
+            stray_dlr_share: 0.0,
             drop_after: None,
             silent: false,
             resp_delay: Duration::ZERO,

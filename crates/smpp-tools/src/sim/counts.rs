@@ -22,6 +22,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_connections: AtomicU64,
     pub(crate) receipts_scheduled: AtomicU64,
     pub(crate) receipts_early: AtomicU64,
+    pub(crate) receipts_stray: AtomicU64,
     pub(crate) receipts_delivered: AtomicU64,
     pub(crate) receipts_refused: AtomicU64,
     pub(crate) receipts_dropped: AtomicU64,
@@ -71,6 +72,7 @@ impl Counters {
             dropped_connections: g(&self.dropped_connections),
             receipts_scheduled: g(&self.receipts_scheduled),
             receipts_early: g(&self.receipts_early),
+            receipts_stray: g(&self.receipts_stray),
             receipts_delivered: g(&self.receipts_delivered),
             receipts_refused: g(&self.receipts_refused),
             receipts_dropped: g(&self.receipts_dropped),
@@ -108,6 +110,8 @@ pub struct SimCounts {
     pub receipts_scheduled: u64,
     /// Of those, sent before the submit_sm_resp.
     pub receipts_early: u64,
+    /// Stray receipts made, for ids never given out (`--stray-dlr-share`).
+    pub receipts_stray: u64,
     /// Receipts the ESME answered with ESME_ROK.
     pub receipts_delivered: u64,
     /// Receipts the ESME answered with an error (not resent).
@@ -128,7 +132,7 @@ pub struct SimCounts {
 
 impl fmt::Display for SimCounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: [(&str, u64); 19] = [
+        let rows: [(&str, u64); 20] = [
             ("connections", self.connections),
             ("binds", self.binds),
             ("binds refused", self.binds_refused),
@@ -140,6 +144,7 @@ impl fmt::Display for SimCounts {
             ("dropped connections", self.dropped_connections),
             ("receipts scheduled", self.receipts_scheduled),
             ("receipts early", self.receipts_early),
+            ("receipts stray", self.receipts_stray),
             ("receipts delivered", self.receipts_delivered),
             ("receipts refused", self.receipts_refused),
             ("receipts dropped", self.receipts_dropped),

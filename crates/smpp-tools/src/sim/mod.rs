@@ -518,6 +518,19 @@ fn send_receipts(
         } else {
             cfg.dlr_delay.draw()
         };
+        // A receipt sent after `delay`, when a receiver of the system_id is bound.
+        let later = |body| {
+            shared.scheduler.schedule(
+                delay,
+                system_id.clone(),
+                Outgoing {
+                    kind: Kind::Receipt,
+                    body,
+                    done: None,
+                    attempts: 0,
+                },
+            );
+        };
         let Some(body) = receipt_body(id, dest, &submit.source, state, submitted, delay, &snippet)
         else {
             continue;
@@ -540,16 +553,22 @@ fn send_receipts(
             );
             early = Some(rx);
         } else {
-            shared.scheduler.schedule(
+            later(body);
+        }
+        if cfg.stray_dlr_share > 0.0 && fastrand::f64() < cfg.stray_dlr_share {
+            let n = shared.counts.receipts_stray.fetch_add(1, Ordering::Relaxed);
+            let stray = format!("STRAY{n:011}");
+            if let Some(body) = receipt_body(
+                &stray,
+                dest,
+                &submit.source,
+                state,
+                submitted,
                 delay,
-                system_id.clone(),
-                Outgoing {
-                    kind: Kind::Receipt,
-                    body,
-                    done: None,
-                    attempts: 0,
-                },
-            );
+                &snippet,
+            ) {
+                later(body);
+            }
         }
     }
     early
