@@ -1353,6 +1353,8 @@ impl Router {
         if slot.started.swap(true, Ordering::AcqRel) {
             return;
         }
+        // Exported from the start (the task sets it after each pass).
+        self.metrics.set_parked(&connector, 0);
         let router = Arc::downgrade(self);
         tokio::spawn(async move {
             let recovery = locked(&slot.recovery).take();
