@@ -143,6 +143,8 @@ struct OrphanSlot {
     parked: Mutex<Parked>,
     /// Parked receipts whose record landed, with it: for the orphan task to deliver.
     ready: Mutex<Vec<(Correlation, Vec<Orphan>)>>,
+    /// Parked receipts whose record lookup failed: looked up again by the next pass.
+    unchecked: Mutex<Vec<CorrelationKey>>,
     /// Held (written) until the task has indexed what a restart left parked: a receipt parked
     /// meanwhile waits, or the recovery would read and index it a second time.
     recovering: Arc<tokio::sync::RwLock<()>>,
@@ -1325,11 +1327,7 @@ impl Router {
         // A record that landed while these were being parked found nothing to match: look
         // again now that they are indexed (whichever of the two finds them takes them).
         let parked_keys: Vec<CorrelationKey> = which.iter().map(|&j| keys[j].clone()).collect();
-        if let Ok(found) = self.store.get_correlations(&parked_keys).await {
-            for record in found.iter().flatten() {
-                self.orphan_found(&slot, record);
-            }
-        }
+        self.look_up_parked(&slot, parked_keys).await;
         // Past its bound, the index gives up its oldest: the task does that.
         slot.notify.notify_one();
         payloads.iter().map(Option::is_some).collect()
@@ -1418,9 +1416,25 @@ impl Router {
             );
             let _ = self.store.ack_pending(&queue, &unreadable).await;
         }
-        if let Ok(found) = self.store.get_correlations(&keys).await {
-            for record in found.iter().flatten() {
-                self.orphan_found(slot, record);
+        self.look_up_parked(slot, keys).await;
+    }
+
+    /// Looks up the records of parked receipts (`keys`) and hands over those found. No landing
+    /// will announce a record that is there already, so keys whose lookup failed are looked up
+    /// again by the next pass: a failed lookup must not leave a receipt to be given up.
+    async fn look_up_parked(&self, slot: &OrphanSlot, keys: Vec<CorrelationKey>) {
+        if keys.is_empty() {
+            return;
+        }
+        match self.store.get_correlations(&keys).await {
+            Ok(found) => {
+                for record in found.iter().flatten() {
+                    self.orphan_found(slot, record);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "parked receipts' records not looked up; again next pass");
+                locked(&slot.unchecked).extend(keys);
             }
         }
     }
@@ -1429,6 +1443,8 @@ impl Router {
     /// wait for the next pass, in order), and gives up those parked too long or past the
     /// bound; their entries leave the durable queue.
     async fn orphan_pass(&self, connector: &str, slot: &OrphanSlot) {
+        let unchecked = std::mem::take(&mut *locked(&slot.unchecked));
+        self.look_up_parked(slot, unchecked).await;
         let ready = std::mem::take(&mut *locked(&slot.ready));
         let delivered = join_all(ready.into_iter().map(|(record, orphans)| async move {
             let mut done = Vec::new();
@@ -1536,6 +1552,7 @@ impl Router {
             any: AtomicBool::new(false),
             parked: Mutex::new(Parked::new(ORPHANS_PARKED, ORPHANS_PARKED_BYTES)),
             ready: Mutex::new(Vec::new()),
+            unchecked: Mutex::new(Vec::new()),
             // A fresh lock: the write guard is had at once.
             recovery: Mutex::new(recovering.clone().try_write_owned().ok()),
             recovering,
