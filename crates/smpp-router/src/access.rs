@@ -13,7 +13,7 @@
 //! (the check runs on the blocking pool, so a connection can close between the check and the
 //! bind it would have made), so a bind that never completes cannot leak a slot.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

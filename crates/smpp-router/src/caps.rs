@@ -7,7 +7,9 @@
 //! to one extra message — the cap errs toward the count kept, not toward refusing). Counts live
 //! in memory; a restart starts them afresh.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 
 /// The limits of one account (`None`: no cap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,7 +72,7 @@ impl Caps {
     pub fn new(capacity: usize) -> Self {
         Caps {
             capacity: capacity.max(1),
-            counts: HashMap::new(),
+            counts: HashMap::default(),
             order: VecDeque::new(),
             next_stamp: 0,
         }

@@ -17,7 +17,9 @@
 //! Numbers are compared in international form ([`crate::numbering`]), read with the account's
 //! home country: a STOP from `+447700900123` blocks a submit to `07700900123`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 

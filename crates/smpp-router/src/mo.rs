@@ -7,7 +7,7 @@
 //! within the configured window), then the default account; otherwise it is unroutable and
 //! counted. The reason is kept for metrics.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::time::{Duration, Instant};
 
 use smpp_pdu::Ton;

@@ -13,7 +13,9 @@
 //! looked at until those expired, ten minutes on, and every record that landed meanwhile
 //! started another scan of the same 256.)
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -52,7 +54,7 @@ impl Parked {
     /// are given up first: a carrier may send receipts with large TLVs).
     pub fn new(cap: usize, cap_bytes: usize) -> Self {
         Parked {
-            by_id: HashMap::new(),
+            by_id: HashMap::default(),
             entries: BTreeMap::new(),
             bytes: 0,
             cap: cap.max(1),

@@ -7,7 +7,9 @@
 //! that holds on to a PDU's frame. Entries are forgotten once older than the window, and the
 //! oldest first when more than `capacity` are kept.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::time::{Duration, Instant};
 
 /// Two packed numbers: ours (the sender) and the person's.
@@ -28,7 +30,7 @@ impl<V> Recent<V> {
         Recent {
             window,
             capacity: capacity.max(1),
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: VecDeque::new(),
         }
     }

@@ -67,7 +67,9 @@ pub fn rewrite(d: &DeliverSm, our_id: &[u8]) -> DeliverSm {
         Bytes::copy_from_slice(text)
     };
 
-    let mut tlvs = TlvsBuilder::new();
+    // Room for the carrier's TLVs with our id in place of theirs (a longer text in the
+    // payload may still grow it once).
+    let mut tlvs = TlvsBuilder::with_capacity(d.tlvs.as_bytes().len() + our_id.len() + 5);
     for t in d.tlvs.iter() {
         let done = match t.tag {
             TlvTag::RECEIPTED_MESSAGE_ID => tlvs.receipted_message_id(our_id).is_ok(),

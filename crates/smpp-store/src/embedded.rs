@@ -47,8 +47,7 @@
 //! it serves, in time proportional to the log's size: at most [`wal::MAX_SEGMENTS`] + 1
 //! segments.
 
-use std::collections::HashMap;
-use std::collections::HashSet;
+use foldhash::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -221,7 +220,7 @@ struct Merged {
     batch: Option<fjall::Batch>,
     /// Hashes of the correlation keys in `batch`. A collision only costs an extra batch.
     keys: HashSet<u64>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: foldhash::fast::RandomState,
     /// Indexes of the replies whose writes are in `batch`.
     members: Vec<usize>,
     /// Queue metadata after the appends in `batch`, written once per queue when the batch is
@@ -363,7 +362,7 @@ impl EmbeddedStore {
         }
         let wal = recover_log(&path, &options, &keyspace, &corr, &corr_exp)?;
 
-        let mut queues = HashMap::new();
+        let mut queues = HashMap::default();
         for kv in meta.iter() {
             let (k, v) = kv.map_err(engine_err)?;
             let corrupt = |e: record::Decode| StoreError::Corrupt {
@@ -611,6 +610,8 @@ fn upgrade_v1(path: &Path, keyspace: &fjall::Keyspace) -> Result<()> {
 /// The committer thread: groups queued operations, commits each group with one fsync.
 fn committer(shared: &Shared, rx: &mpsc::Receiver<Op>, max_group: usize) {
     let mut group = Vec::with_capacity(max_group.min(1024));
+    // Kept from group to group, so its key set keeps the room it grew to.
+    let mut merged = Merged::default();
     while let Ok(first) = rx.recv() {
         let held = lock(&shared.hold);
         group.push(first);
@@ -621,7 +622,7 @@ fn committer(shared: &Shared, rx: &mpsc::Receiver<Op>, max_group: usize) {
             }
         }
         drop(held);
-        shared.commit_group(&mut group);
+        shared.commit_group(&mut group, &mut merged);
     }
     shared.close_clean();
 }
@@ -788,11 +789,11 @@ impl Shared {
         }
     }
 
-    fn commit_group(&self, group: &mut Vec<Op>) {
+    /// Commits a group; `merged` is empty before and after (flushed), and only lends its room.
+    fn commit_group(&self, group: &mut Vec<Op>, merged: &mut Merged) {
         let n = group.len() as u64;
         let failed = lock(&self.failed).clone();
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
-        let mut merged = Merged::default();
         // Whether this group wrote to fjall (see `engine_unsynced`).
         let mut engine_dirty = false;
         let started = Instant::now();
@@ -801,15 +802,15 @@ impl Shared {
                 replies.push(self.refuse(op, msg));
                 continue;
             }
-            if let Some(op) = self.merge(op, &mut merged, &mut replies) {
+            if let Some(op) = self.merge(op, merged, &mut replies) {
                 // Everything else reads what the writes before it wrote.
-                self.flush(&mut merged, &mut replies);
+                self.flush(merged, &mut replies);
                 // They write to fjall, or may.
                 engine_dirty = true;
                 replies.push(self.apply(op));
             }
         }
-        engine_dirty |= self.flush(&mut merged, &mut replies);
+        engine_dirty |= self.flush(merged, &mut replies);
         if failed.is_none() {
             match self.spill() {
                 Ok(wrote) => engine_dirty |= wrote,
@@ -1282,8 +1283,10 @@ impl Store for EmbeddedStore {
             }
             // A key given twice in one call keeps its last record (one fjall batch must not
             // hold the same key twice).
-            let mut seen =
-                HashSet::with_capacity(if records.len() > 1 { records.len() } else { 0 });
+            let mut seen = HashSet::with_capacity_and_hasher(
+                if records.len() > 1 { records.len() } else { 0 },
+                Default::default(),
+            );
             let mut items = Vec::with_capacity(records.len());
             for r in records.iter().rev() {
                 let k = record::correlation_key(&r.key)?;

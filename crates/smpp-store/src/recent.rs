@@ -16,7 +16,9 @@
 //! each with its deadline and its log segment, so the log knows when a segment holds nothing
 //! alive. Only the committer writes it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 
 use bytes::Bytes;
 
@@ -44,7 +46,7 @@ impl Recent {
     /// A map of at most `cap` records (0: none, every record goes to the engine at once).
     pub(crate) fn new(cap: usize) -> Self {
         Recent {
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: VecDeque::new(),
             cap,
         }

@@ -319,6 +319,14 @@ impl TlvsBuilder {
         Self::default()
     }
 
+    /// An empty builder with room for `octets` of TLVs (headers included), so a PDU built
+    /// from another's TLVs is written without growing the buffer step by step.
+    pub fn with_capacity(octets: usize) -> Self {
+        TlvsBuilder {
+            buf: BytesMut::with_capacity(octets),
+        }
+    }
+
     /// Appends a TLV with raw value octets.
     ///
     /// # Errors
