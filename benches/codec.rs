@@ -94,8 +94,8 @@ fn frames() -> Frames {
         out.freeze()
     };
     Frames {
-        submit_sm: encode(Body::SubmitSm(submit)),
-        deliver_sm: encode(Body::DeliverSm(deliver)),
+        submit_sm: encode(Body::SubmitSm(Box::new(submit))),
+        deliver_sm: encode(Body::DeliverSm(Box::new(deliver))),
         enquire_link: encode(Body::EnquireLink),
     }
 }

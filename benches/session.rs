@@ -213,7 +213,7 @@ async fn our_smsc() -> String {
 }
 
 fn our_submit() -> Body {
-    Body::SubmitSm(SubmitSm {
+    Body::SubmitSm(Box::new(SubmitSm {
         source: Address {
             ton: Ton(1),
             npi: Npi(1),
@@ -226,7 +226,7 @@ fn our_submit() -> Body {
         },
         short_message: Bytes::from_static(TEXT),
         ..Default::default()
-    })
+    }))
 }
 
 /// `sessions` of our ESMEs, each keeping `window` submits in flight, `count` in all.

@@ -201,7 +201,7 @@ mod generated {
         /// rusmpp reads every submit_sm and deliver_sm we write and writes back our octets.
         #[test]
         fn rusmpp_agrees_on_generated_messages(s in submit(), deliver in any::<bool>(), seq in 1u32..0x7FFF_FFFF) {
-            let body = if deliver { Body::DeliverSm(s) } else { Body::SubmitSm(s) };
+            let body = if deliver { Body::DeliverSm(Box::new(s)) } else { Body::SubmitSm(Box::new(s)) };
             let mut wire = BytesMut::new();
             Pdu::new(seq, body).encode(&mut wire).unwrap();
             let command = rusmpp_decode(&wire);

@@ -213,7 +213,7 @@ fn encode_refuses_what_the_wire_cannot_carry() {
     let long = [b'x'; 300];
     s.short_message = &long;
     let mut buf = BytesMut::from(&b"keep"[..]);
-    let pdu = Pdu::new(1, Body::SubmitSm(s));
+    let pdu = Pdu::new(1, Body::SubmitSm(Box::new(s)));
     assert_eq!(
         pdu.encode(&mut buf),
         Err(Error::Unencodable(Field::ShortMessage))
@@ -222,7 +222,7 @@ fn encode_refuses_what_the_wire_cannot_carry() {
     let mut s = SubmitSm::<&[u8]>::default();
     s.source.addr = b"12\x003";
     assert_eq!(
-        Pdu::new(1, Body::SubmitSm(s)).encode(&mut buf),
+        Pdu::new(1, Body::SubmitSm(Box::new(s))).encode(&mut buf),
         Err(Error::Unencodable(Field::SourceAddr))
     );
 }

@@ -106,9 +106,9 @@ fn multi_dest() -> impl Strategy<Value = MultiDest> {
 
 fn body() -> impl Strategy<Value = Body> {
     prop_oneof![
-        bind().prop_map(Body::BindTransmitter),
-        bind().prop_map(Body::BindReceiver),
-        bind().prop_map(Body::BindTransceiver),
+        bind().prop_map(|b| Body::BindTransmitter(Box::new(b))),
+        bind().prop_map(|b| Body::BindReceiver(Box::new(b))),
+        bind().prop_map(|b| Body::BindTransceiver(Box::new(b))),
         (cstr(16), tlvs())
             .prop_map(|(system_id, tlvs)| Body::BindTransmitterResp(BindResp { system_id, tlvs })),
         (cstr(16), tlvs())
@@ -127,15 +127,15 @@ fn body() -> impl Strategy<Value = Body> {
         Just(Body::CancelSmResp),
         Just(Body::ReplaceSmResp),
         Just(Body::CancelBroadcastSmResp),
-        submit_sm().prop_map(Body::SubmitSm),
-        submit_sm().prop_map(Body::DeliverSm),
+        submit_sm().prop_map(|b| Body::SubmitSm(Box::new(b))),
+        submit_sm().prop_map(|b| Body::DeliverSm(Box::new(b))),
         message_id_resp().prop_map(Body::SubmitSmResp),
         message_id_resp().prop_map(Body::DeliverSmResp),
         message_id_resp().prop_map(Body::DataSmResp),
         message_id_resp().prop_map(Body::BroadcastSmResp),
         message_id_resp().prop_map(Body::QueryBroadcastSmResp),
         (submit_sm(), proptest::collection::vec(multi_dest(), 1..6)).prop_map(|(s, dests)| {
-            Body::SubmitMulti(SubmitMulti {
+            Body::SubmitMulti(Box::new(SubmitMulti {
                 service_type: s.service_type,
                 source: s.source,
                 dests,
@@ -150,15 +150,15 @@ fn body() -> impl Strategy<Value = Body> {
                 sm_default_msg_id: s.sm_default_msg_id,
                 short_message: s.short_message,
                 tlvs: s.tlvs,
-            })
+            }))
         }),
         (
             cstr(65),
             proptest::collection::vec((address(21), any::<u32>()), 0..5),
             tlvs()
         )
-            .prop_map(
-                |(message_id, list, tlvs)| Body::SubmitMultiResp(SubmitMultiResp {
+            .prop_map(|(message_id, list, tlvs)| Body::SubmitMultiResp(Box::new(
+                SubmitMultiResp {
                     message_id,
                     unsuccess: list
                         .into_iter()
@@ -168,10 +168,10 @@ fn body() -> impl Strategy<Value = Body> {
                         })
                         .collect(),
                     tlvs,
-                })
-            ),
+                }
+            ))),
         (cstr(6), address(65), address(65), any::<[u8; 3]>(), tlvs()).prop_map(
-            |(service_type, source, dest, f, tlvs)| Body::DataSm(DataSm {
+            |(service_type, source, dest, f, tlvs)| Body::DataSm(Box::new(DataSm {
                 service_type,
                 source,
                 dest,
@@ -179,7 +179,7 @@ fn body() -> impl Strategy<Value = Body> {
                 registered_delivery: RegisteredDelivery(f[1]),
                 data_coding: DataCoding(f[2]),
                 tlvs,
-            })
+            }))
         ),
         (cstr(65), address(21))
             .prop_map(|(message_id, source)| Body::QuerySm(QuerySm { message_id, source })),
@@ -193,12 +193,12 @@ fn body() -> impl Strategy<Value = Body> {
         }),
         (cstr(6), cstr(65), address(21), address(21)).prop_map(
             |(service_type, message_id, source, dest)| {
-                Body::CancelSm(CancelSm {
+                Body::CancelSm(Box::new(CancelSm {
                     service_type,
                     message_id,
                     source,
                     dest,
-                })
+                }))
             }
         ),
         (
@@ -211,19 +211,21 @@ fn body() -> impl Strategy<Value = Body> {
             tlvs()
         )
             .prop_map(
-                |(message_id, source, s, v, f, short_message, tlvs)| Body::ReplaceSm(ReplaceSm {
-                    message_id,
-                    source,
-                    schedule_delivery_time: s,
-                    validity_period: v,
-                    registered_delivery: RegisteredDelivery(f[0]),
-                    sm_default_msg_id: f[1],
-                    short_message,
-                    tlvs,
-                })
+                |(message_id, source, s, v, f, short_message, tlvs)| Body::ReplaceSm(Box::new(
+                    ReplaceSm {
+                        message_id,
+                        source,
+                        schedule_delivery_time: s,
+                        validity_period: v,
+                        registered_delivery: RegisteredDelivery(f[0]),
+                        sm_default_msg_id: f[1],
+                        short_message,
+                        tlvs,
+                    }
+                ))
             ),
         (address(65), address(65), tlvs()).prop_map(|(source, esme, tlvs)| {
-            Body::AlertNotification(AlertNotification { source, esme, tlvs })
+            Body::AlertNotification(Box::new(AlertNotification { source, esme, tlvs }))
         }),
         (
             cstr(6),
@@ -235,7 +237,7 @@ fn body() -> impl Strategy<Value = Body> {
             tlvs()
         )
             .prop_map(|(service_type, source, message_id, f, s, v, tlvs)| {
-                Body::BroadcastSm(BroadcastSm {
+                Body::BroadcastSm(Box::new(BroadcastSm {
                     service_type,
                     source,
                     message_id,
@@ -246,23 +248,23 @@ fn body() -> impl Strategy<Value = Body> {
                     data_coding: DataCoding(f[2]),
                     sm_default_msg_id: f[3],
                     tlvs,
-                })
+                }))
             }),
         (cstr(65), address(21), tlvs()).prop_map(|(message_id, source, tlvs)| {
-            Body::QueryBroadcastSm(QueryBroadcastSm {
+            Body::QueryBroadcastSm(Box::new(QueryBroadcastSm {
                 message_id,
                 source,
                 tlvs,
-            })
+            }))
         }),
         (cstr(6), cstr(65), address(21), tlvs()).prop_map(
             |(service_type, message_id, source, tlvs)| {
-                Body::CancelBroadcastSm(CancelBroadcastSm {
+                Body::CancelBroadcastSm(Box::new(CancelBroadcastSm {
                     service_type,
                     message_id,
                     source,
                     tlvs,
-                })
+                }))
             }
         ),
     ]

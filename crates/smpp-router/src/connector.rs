@@ -214,7 +214,7 @@ impl Connector {
                 return Err(SubmitError::NoBind);
             };
             let link = self.shards[shard].tx.link();
-            let request = Body::SubmitSm(sm.clone());
+            let request = Body::SubmitSm(Box::new(sm.clone()));
             let Ok(result) = tokio::time::timeout_at(deadline, link.send(request)).await else {
                 return Err(SubmitError::Timeout);
             };

@@ -64,7 +64,7 @@ impl HeldMessage {
         buf.put_u64(millis(self.submitted_at));
         buf.put_u8(account);
         buf.put_slice(self.account.as_bytes());
-        Body::SubmitSm(self.submit.clone())
+        Body::SubmitSm(Box::new(self.submit.clone()))
             .encode(0, CommandStatus::OK, &mut buf)
             .ok()?;
         Some(buf.freeze())
@@ -95,7 +95,7 @@ impl HeldMessage {
             message_id,
             wants_receipt,
             submitted_at,
-            submit,
+            submit: *submit,
         })
     }
 }

@@ -111,7 +111,7 @@ mod tests {
             .short_message
             .starts_with(b"id:18446744073709551615 sub:001"));
         let mut buf = BytesMut::new();
-        smpp_pdu::Body::DeliverSm(r)
+        smpp_pdu::Body::DeliverSm(Box::new(r))
             .encode(1, smpp_pdu::CommandStatus::OK, &mut buf)
             .unwrap_or_else(|e| panic!("{e}"));
     }

@@ -970,7 +970,7 @@ impl Router {
         if m.wants_receipt {
             let receipt = failure_receipt(m, account, status, self.gate.clock().now());
             if !self
-                .enqueue(&account.system_id, Body::DeliverSm(receipt))
+                .enqueue(&account.system_id, Body::DeliverSm(Box::new(receipt)))
                 .await
             {
                 return false;
@@ -1027,11 +1027,11 @@ impl Router {
                     Some(r) => {
                         let id = Bytes::copy_from_slice(r.carrier_id);
                         keys.push(CorrelationKey::new(connector, id));
-                        receipts.push((i, d, r.state));
+                        receipts.push((i, &**d, r.state));
                     }
                     None => tracing::warn!(connector, "receipt without a message id"),
                 },
-                Body::DeliverSm(d) => mos.push((i, d)),
+                Body::DeliverSm(d) => mos.push((i, &**d)),
                 _ => status[i] = CommandStatus::INVCMDID,
             }
         }
@@ -1217,7 +1217,7 @@ impl Router {
                 continue;
             }
             // One that cannot be encoded is refused to the carrier (it sends it again).
-            if let Some(p) = encode_entry(Body::DeliverSm(r.clone())) {
+            if let Some(p) = encode_entry(Body::DeliverSm(Box::new(r.clone()))) {
                 left.push(p);
                 which.push(i);
             }
@@ -1301,7 +1301,7 @@ impl Router {
         // One that cannot be encoded is refused to the carrier (it sends it again).
         let payloads: Vec<Option<Bytes>> = which
             .iter()
-            .map(|&j| encode_entry(Body::DeliverSm(receipts[j].1.clone())))
+            .map(|&j| encode_entry(Body::DeliverSm(Box::new(receipts[j].1.clone()))))
             .collect();
         let encoded: Vec<Bytes> = payloads.iter().flatten().cloned().collect();
         let slot = self.orphans(connector);
@@ -1669,7 +1669,7 @@ impl Router {
             return CommandStatus::X_T_APPN;
         };
         if !self
-            .enqueue(&account.system_id, Body::DeliverSm(d.clone()))
+            .enqueue(&account.system_id, Body::DeliverSm(Box::new(d.clone())))
             .await
         {
             // A temporary error: the carrier sends it again, and the person is confirmed
@@ -2090,7 +2090,7 @@ async fn retire(mut connector: Arc<Connector>, grace: Duration) {
 /// ESME_ROK. [`Router::hand_over`] gives up waiting after [`DIRECT_WAIT`]; if the customer
 /// answers later, the copy queued meanwhile makes a duplicate: at least once, never lost.
 async fn send_direct(link: &Link, receipt: &DeliverSm, i: usize) -> (usize, bool) {
-    let answer = link.send(Body::DeliverSm(receipt.clone())).await;
+    let answer = link.send(Body::DeliverSm(Box::new(receipt.clone()))).await;
     let ok = matches!(answer, Ok(pdu) if pdu.command_status == CommandStatus::OK);
     (i, ok)
 }

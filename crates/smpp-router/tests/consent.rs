@@ -320,12 +320,12 @@ fn replying(text: &str, rate: f64) -> SimConfig {
 
 /// A submit to `number` written with `ton`, from 15550100.
 fn submit_to(ton: u8, number: &'static str) -> Body {
-    Body::SubmitSm(SubmitSm {
+    Body::SubmitSm(Box::new(SubmitSm {
         source: Address::new(Ton(1), Npi(1), Bytes::from_static(b"15550100")),
         dest: Address::new(Ton(ton), Npi(1), Bytes::from_static(number.as_bytes())),
         short_message: Bytes::from_static(b"hello"),
         ..Default::default()
-    })
+    }))
 }
 
 /// A person who replied STOP from `+447700900123` is not texted at `07700900123` (national),

@@ -738,14 +738,14 @@ fn carrier_receipt(id: &str) -> Body {
     let mut tlvs = smpp_pdu::TlvsBuilder::new();
     tlvs.receipted_message_id(id.as_bytes()).unwrap();
     tlvs.message_state(smpp_pdu::MessageState::DELIVERED);
-    Body::DeliverSm(smpp_pdu::SubmitSm {
+    Body::DeliverSm(Box::new(smpp_pdu::SubmitSm {
         esm_class: smpp_pdu::EsmClass(0x04),
         short_message: Bytes::from(format!(
             "id:{id} sub:001 dlvrd:001 submit date:2611230000 done date:2611230000 stat:DELIVRD err:000 text:"
         )),
         tlvs: tlvs.build(),
         ..Default::default()
-    })
+    }))
 }
 
 /// A carrier that first sends `unknown` receipts for messages that are not the router's,

@@ -894,12 +894,12 @@ default_account = "demo"
 
     // An account over its TPS limit, a destination no route takes.
     let submit = |dest: &str| {
-        Body::SubmitSm(SubmitSm {
+        Body::SubmitSm(Box::new(SubmitSm {
             source: Address::new(Ton(1), Npi(1), Bytes::from_static(b"SHOP")),
             dest: Address::new(Ton(1), Npi(1), Bytes::from(dest.to_owned())),
             short_message: Bytes::from_static(b"hello"),
             ..Default::default()
-        })
+        }))
     };
     let (shop, _) = customer(&daemon, "shop", BindKind::Transmitter);
     shop.wait_bound(Duration::from_secs(5)).await.unwrap();

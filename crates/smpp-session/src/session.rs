@@ -387,9 +387,9 @@ impl<T> Session<T> {
             return Err(SessionError::NotBound(self.state));
         }
         let body = match kind {
-            BindKind::Transmitter => Body::BindTransmitter(bind),
-            BindKind::Receiver => Body::BindReceiver(bind),
-            BindKind::Transceiver => Body::BindTransceiver(bind),
+            BindKind::Transmitter => Body::BindTransmitter(Box::new(bind)),
+            BindKind::Receiver => Body::BindReceiver(Box::new(bind)),
+            BindKind::Transceiver => Body::BindTransceiver(Box::new(bind)),
         };
         let seq = self.send_internal(now, &body, Owner::Bind)?;
         self.state = State::Binding(kind);
@@ -650,7 +650,7 @@ impl<T> Session<T> {
                         self.events.push_back(Event::BindRequest {
                             sequence: seq,
                             kind,
-                            bind,
+                            bind: *bind,
                         });
                         return;
                     }

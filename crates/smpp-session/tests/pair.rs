@@ -119,10 +119,10 @@ fn credentials() -> Bind<&'static [u8]> {
 }
 
 fn submit() -> Body<&'static [u8]> {
-    Body::SubmitSm(SubmitSm {
+    Body::SubmitSm(Box::new(SubmitSm {
         short_message: b"hello",
         ..SubmitSm::default()
-    })
+    }))
 }
 
 fn submit_resp(id: &'static [u8]) -> Body<&'static [u8]> {
@@ -194,7 +194,7 @@ fn a_second_bind_gets_already_bound() {
     let out = answers(
         &mut p.smsc,
         p.now,
-        encoded(50, Body::BindTransceiver(credentials())),
+        encoded(50, Body::BindTransceiver(Box::new(credentials()))),
     );
     assert_eq!(out[0].command_id(), CommandId::BIND_TRANSCEIVER_RESP);
     assert_eq!(out[0].command_status, CommandStatus::ALYBND);
@@ -206,7 +206,7 @@ fn bind_direction_is_enforced() {
     let mut p = Pair::new();
     p.bind(BindKind::Transmitter);
     // The SMSC may not deliver to a transmitter...
-    let deliver = Body::DeliverSm(SubmitSm::<&[u8]>::default());
+    let deliver = Body::DeliverSm(Box::new(SubmitSm::<&[u8]>::default()));
     let err = p.smsc.send_request(p.now, &deliver, 1).unwrap_err();
     assert_eq!(
         err.error,

@@ -21,9 +21,7 @@ struct Call {
     answer: Mutex<Slot>,
 }
 
-/// Where the answer stands. Its size is the answer's: it sits in the request's one allocation,
-/// and boxing the answer would add a second.
-#[allow(clippy::large_enum_variant)]
+/// Where the answer stands. Its size is the answer's: it sits in the request's one allocation.
 enum Slot {
     /// No answer yet; the waker of the task awaiting it, once it has polled.
     Waiting(Option<Waker>),

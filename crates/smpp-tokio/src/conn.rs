@@ -304,8 +304,7 @@ impl Alarm {
     }
 }
 
-/// What woke the loop. A stack temporary: boxing the large variant would allocate per command.
-#[allow(clippy::large_enum_variant)]
+/// What woke the loop. A stack temporary.
 enum Step {
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<usize>),
@@ -386,7 +385,7 @@ impl Loop<'_> {
                 body,
                 ..
             } => {
-                let _ = session.respond(sequence, status, &body.into_body());
+                let _ = session.respond(sequence, status, &body);
             }
             Command::RespondStatus {
                 sequence,

@@ -6,13 +6,13 @@
 //! released when its response, timeout or failure comes back.
 //!
 //! What moves between the application and the connection task is kept small: a request's body
-//! lives in its [`call`](crate::call) cell and travels as a pointer, and the common response
-//! bodies (those made of a message_id and TLVs) travel without the room of the largest `Body`.
+//! lives in its [`call`](crate::call) cell and travels as a pointer, and an answer's `Body` is
+//! small (smpp-pdu boxes the large bodies).
 
 use std::future::Future;
 use std::sync::Arc;
 
-use smpp_pdu::{Body, CommandId, CommandStatus, MessageIdResp, Pdu};
+use smpp_pdu::{Body, CommandId, CommandStatus, Pdu};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::call::{call, Reply, Response};
@@ -30,37 +30,6 @@ pub(crate) struct Pending {
     pub(crate) _permit: OwnedSemaphorePermit,
 }
 
-/// A response body on its way to the connection task. The bodies made of a message_id and
-/// TLVs (submit_sm_resp, deliver_sm_resp, data_sm_resp, …: the hot path) go as they are, with
-/// the constructor that rebuilds the `Body`; any other is boxed (rare, so the allocation is
-/// only paid off the hot path), so a command is not as large as the largest `Body`.
-#[derive(Debug)]
-pub(crate) enum Answer {
-    MessageId(fn(MessageIdResp) -> Body, MessageIdResp),
-    Other(Box<Body>),
-}
-
-impl Answer {
-    fn new(body: Body) -> Self {
-        match body {
-            Body::SubmitSmResp(r) => Answer::MessageId(Body::SubmitSmResp, r),
-            Body::DeliverSmResp(r) => Answer::MessageId(Body::DeliverSmResp, r),
-            Body::DataSmResp(r) => Answer::MessageId(Body::DataSmResp, r),
-            Body::BroadcastSmResp(r) => Answer::MessageId(Body::BroadcastSmResp, r),
-            Body::QueryBroadcastSmResp(r) => Answer::MessageId(Body::QueryBroadcastSmResp, r),
-            other => Answer::Other(Box::new(other)),
-        }
-    }
-
-    /// The body as the application gave it.
-    pub(crate) fn into_body(self) -> Body {
-        match self {
-            Answer::MessageId(make, r) => make(r),
-            Answer::Other(body) => *body,
-        }
-    }
-}
-
 /// What the application asks of the connection task.
 #[derive(Debug)]
 pub(crate) enum Command {
@@ -70,7 +39,7 @@ pub(crate) enum Command {
         connection: u64,
         sequence: u32,
         status: CommandStatus,
-        body: Answer,
+        body: Body,
     },
     RespondStatus {
         connection: u64,
@@ -242,7 +211,7 @@ impl Responder {
                 connection: self.connection,
                 sequence: self.sequence,
                 status,
-                body: Answer::new(body),
+                body,
             })
             .await;
     }
@@ -278,32 +247,11 @@ impl Drop for Responder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use smpp_pdu::QuerySmResp;
 
+    /// A command is moved into and out of a channel slot for every request and answer.
     #[test]
-    fn an_answer_gives_back_the_body_it_was_given() {
-        let id = MessageIdResp {
-            message_id: Bytes::from_static(b"0042"),
-            ..Default::default()
-        };
-        for body in [
-            Body::SubmitSmResp(id.clone()),
-            Body::DeliverSmResp(id.clone()),
-            Body::DataSmResp(id.clone()),
-            Body::BroadcastSmResp(id.clone()),
-            Body::QueryBroadcastSmResp(id),
-            Body::QuerySmResp(QuerySmResp::default()),
-            Body::GenericNack,
-        ] {
-            assert_eq!(Answer::new(body.clone()).into_body(), body);
-        }
-        // The hot-path answers travel inline, and a command stays far smaller than a Body.
-        assert!(matches!(
-            Answer::new(Body::SubmitSmResp(MessageIdResp::default())),
-            Answer::MessageId(..)
-        ));
-        assert!(std::mem::size_of::<Command>() <= std::mem::size_of::<Body>() / 2);
+    fn commands_stay_small() {
+        assert!(std::mem::size_of::<Command>() <= 112);
         assert!(std::mem::size_of::<Pending>() <= 64);
     }
 

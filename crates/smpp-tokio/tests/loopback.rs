@@ -131,12 +131,12 @@ async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
                     let link = conn.link.clone();
                     tokio::spawn(async move {
                         let text = format!("id:{} sub:001 dlvrd:001 submit date:2301011200 done date:2301011201 stat:DELIVRD err:000 text:", String::from_utf8_lossy(&id));
-                        let receipt = Body::DeliverSm(SubmitSm {
+                        let receipt = Body::DeliverSm(Box::new(SubmitSm {
                             source: dest,
                             esm_class: smpp_pdu::EsmClass(0x04),
                             short_message: Bytes::from(text),
                             ..Default::default()
-                        });
+                        }));
                         let _ = link.send(receipt).await;
                     });
                 }
@@ -147,7 +147,7 @@ async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
 }
 
 fn submit(i: u32, receipt: bool) -> Body {
-    Body::SubmitSm(SubmitSm {
+    Body::SubmitSm(Box::new(SubmitSm {
         dest: smpp_pdu::Address::new(
             smpp_pdu::Ton(1),
             smpp_pdu::Npi(1),
@@ -156,7 +156,7 @@ fn submit(i: u32, receipt: bool) -> Body {
         registered_delivery: smpp_pdu::RegisteredDelivery(u8::from(receipt)),
         short_message: Bytes::from_static(b"hello"),
         ..Default::default()
-    })
+    }))
 }
 
 fn esme_config(addr: &str) -> EsmeConfig {
@@ -533,11 +533,11 @@ async fn a_split_transmitter_and_receiver_pair() {
                     .unwrap();
                 let text = format!("id:{id} sub:001 dlvrd:001 submit date:2301011200 done date:2301011201 stat:DELIVRD err:000 text:");
                 tokio::spawn(async move {
-                    let receipt = Body::DeliverSm(SubmitSm {
+                    let receipt = Body::DeliverSm(Box::new(SubmitSm {
                         esm_class: smpp_pdu::EsmClass(0x04),
                         short_message: Bytes::from(text),
                         ..Default::default()
-                    });
+                    }));
                     link.send(receipt).await.unwrap();
                 });
             }
@@ -636,10 +636,10 @@ async fn a_late_answer_never_reaches_the_next_connection() {
         let second_tx = second_tx.clone();
         tokio::spawn(async move {
             conn.bound.wait_for(Option::is_some).await.unwrap();
-            let deliver = Body::DeliverSm(SubmitSm {
+            let deliver = Body::DeliverSm(Box::new(SubmitSm {
                 short_message: Bytes::from(format!("mo {n}")),
                 ..Default::default()
-            });
+            }));
             let link = conn.link.clone();
             let sent = tokio::spawn(async move { link.send(deliver).await });
             if n == 0 {

@@ -46,12 +46,12 @@ async fn smpplib_submits_and_gets_receipts() {
                     .await;
                 let link = conn.link.clone();
                 tokio::spawn(async move {
-                    let receipt = Body::DeliverSm(SubmitSm {
+                    let receipt = Body::DeliverSm(Box::new(SubmitSm {
                         source,
                         esm_class: EsmClass(EsmClass::DELIVERY_RECEIPT),
                         short_message: Bytes::from(text),
                         ..Default::default()
-                    });
+                    }));
                     let r = link.send(receipt).await.unwrap();
                     assert_eq!(r.command_status, CommandStatus::OK);
                 });

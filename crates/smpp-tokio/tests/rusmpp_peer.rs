@@ -130,7 +130,7 @@ async fn our_esme_binds_submits_and_takes_receipts_from_a_rusmpp_smsc() {
     for i in 0..20u32 {
         let link = esme.link().clone();
         tasks.push(tokio::spawn(async move {
-            link.send(Body::SubmitSm(SubmitSm {
+            link.send(Body::SubmitSm(Box::new(SubmitSm {
                 dest: smpp_pdu::Address::new(
                     smpp_pdu::Ton(1),
                     smpp_pdu::Npi(1),
@@ -138,7 +138,7 @@ async fn our_esme_binds_submits_and_takes_receipts_from_a_rusmpp_smsc() {
                 ),
                 short_message: Bytes::from(format!("hello {i}")),
                 ..Default::default()
-            }))
+            })))
             .await
         }));
     }

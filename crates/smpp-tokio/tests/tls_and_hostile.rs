@@ -48,10 +48,10 @@ async fn start(config: SmscConfig) -> String {
 }
 
 fn submit() -> Body {
-    Body::SubmitSm(SubmitSm {
+    Body::SubmitSm(Box::new(SubmitSm {
         short_message: Bytes::from_static(b"hi"),
         ..Default::default()
-    })
+    }))
 }
 
 #[tokio::test]
@@ -156,12 +156,12 @@ async fn hostile_peers_are_cut_off_and_others_keep_being_served() {
     let mut flood = TcpStream::connect(&addr).await.unwrap();
     flood.set_nodelay(true).unwrap();
     let mut bind = bytes::BytesMut::new();
-    Body::BindTransceiver(smpp_pdu::Bind::<&[u8]> {
+    Body::BindTransceiver(Box::new(smpp_pdu::Bind::<&[u8]> {
         system_id: b"x",
         password: b"y",
         interface_version: 0x34,
         ..Default::default()
-    })
+    }))
     .encode(1, CommandStatus::OK, &mut bind)
     .unwrap();
     flood.write_all(&bind).await.unwrap();

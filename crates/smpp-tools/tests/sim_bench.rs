@@ -277,7 +277,7 @@ async fn receipts_wait_for_a_receiver_bind() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let resp = tx
-            .send(Body::SubmitSm(smpp_pdu::SubmitSm {
+            .send(Body::SubmitSm(Box::new(smpp_pdu::SubmitSm {
                 dest: smpp_pdu::Address::new(
                     smpp_pdu::Ton(1),
                     smpp_pdu::Npi(1),
@@ -286,7 +286,7 @@ async fn receipts_wait_for_a_receiver_bind() {
                 registered_delivery: smpp_pdu::RegisteredDelivery::FINAL,
                 short_message: bytes::Bytes::from_static(b"hi"),
                 ..Default::default()
-            }))
+            })))
             .await
             .unwrap();
         let Body::SubmitSmResp(MessageIdResp { message_id, .. }) = resp.body else {

@@ -73,13 +73,13 @@ async fn data_sm_and_submit_multi_are_answered_and_receipted() {
         .octets(smpp_pdu::TlvTag::MESSAGE_PAYLOAD, b"hello by data sm")
         .unwrap();
     let resp = esme
-        .send(Body::DataSm(DataSm {
+        .send(Body::DataSm(Box::new(DataSm {
             source: addr("15550000001"),
             dest: addr("15550000002"),
             registered_delivery: RegisteredDelivery::FINAL,
             tlvs: payload.build(),
             ..Default::default()
-        }))
+        })))
         .await
         .unwrap();
     assert_eq!(resp.command_status, CommandStatus::OK);
@@ -98,7 +98,7 @@ async fn data_sm_and_submit_multi_are_answered_and_receipted() {
     assert_eq!(parsed.text, Some(&b"hello by data sm"[..]));
 
     let resp = esme
-        .send(Body::SubmitMulti(SubmitMulti {
+        .send(Body::SubmitMulti(Box::new(SubmitMulti {
             source: addr("15550000001"),
             dests: vec![
                 MultiDest::Sme(addr("15550000010")),
@@ -108,7 +108,7 @@ async fn data_sm_and_submit_multi_are_answered_and_receipted() {
             registered_delivery: RegisteredDelivery::FINAL,
             short_message: Bytes::from_static(b"to three"),
             ..Default::default()
-        }))
+        })))
         .await
         .unwrap();
     let Body::SubmitMultiResp(r) = resp.body else {
@@ -133,13 +133,13 @@ async fn failure_only_receipts_skip_delivered_messages_and_slow_answers_arrive()
     })
     .await;
     let submit = |rd: RegisteredDelivery| {
-        Body::SubmitSm(SubmitSm {
+        Body::SubmitSm(Box::new(SubmitSm {
             source: addr("15550000001"),
             dest: addr("15550000002"),
             registered_delivery: rd,
             short_message: Bytes::from_static(b"hi"),
             ..Default::default()
-        })
+        }))
     };
     // Every outcome is DELIVRD, and only failures are asked for: no receipt.
     let resp = esme

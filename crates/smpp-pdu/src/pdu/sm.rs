@@ -443,8 +443,8 @@ mod tests {
             let s = sample(len);
             let body = reference_body(&s);
             for (pdu, id) in [
-                (Body::SubmitSm(s.clone()), 4u32),
-                (Body::DeliverSm(s.clone()), 5),
+                (Body::SubmitSm(Box::new(s.clone())), 4u32),
+                (Body::DeliverSm(Box::new(s.clone())), 5),
             ] {
                 let mut buf = BytesMut::from(&b"keep"[..]);
                 pdu.encode(0x0102_0304, CommandStatus(0x45), &mut buf)
@@ -485,7 +485,7 @@ mod tests {
                         if too_long {
                             s.short_message = vec![b'x'; 256];
                         }
-                        let pdu = Pdu::new(7, Body::SubmitSm(s.clone()));
+                        let pdu = Pdu::new(7, Body::SubmitSm(Box::new(s.clone())));
                         let mut buf = BytesMut::from(&b"keep"[..]);
                         assert_eq!(pdu.encode(&mut buf), Err(Error::Unencodable(field)));
                         assert_eq!(&buf[..], b"keep", "buffer left as it was");
@@ -503,13 +503,13 @@ mod tests {
         let mut s = sample(3);
         s.short_message = vec![b'x'; 255];
         let mut buf = BytesMut::new();
-        Pdu::new(7, Body::DeliverSm(s.clone()))
+        Pdu::new(7, Body::DeliverSm(Box::new(s.clone())))
             .encode(&mut buf)
             .expect("255 fits");
         s.short_message.push(b'x');
         let mut buf = BytesMut::from(&b"keep"[..]);
         assert_eq!(
-            Pdu::new(7, Body::DeliverSm(s)).encode(&mut buf),
+            Pdu::new(7, Body::DeliverSm(Box::new(s))).encode(&mut buf),
             Err(Error::Unencodable(Field::ShortMessage))
         );
         assert_eq!(&buf[..], b"keep", "buffer left as it was");

@@ -126,13 +126,13 @@ pub(crate) fn customer(
 }
 
 pub(crate) fn submit(i: u32, source: &str, receipt: bool) -> Body {
-    Body::SubmitSm(SubmitSm {
+    Body::SubmitSm(Box::new(SubmitSm {
         source: Address::new(Ton(1), Npi(1), Bytes::from(source.to_owned())),
         dest: Address::new(Ton(1), Npi(1), Bytes::from(format!("1555{i:07}"))),
         registered_delivery: RegisteredDelivery(u8::from(receipt)),
         short_message: Bytes::from(format!("hello {i}")),
         ..Default::default()
-    })
+    }))
 }
 
 /// The next MO a customer gets (answered), as (destination, text).

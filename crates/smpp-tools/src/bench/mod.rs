@@ -512,7 +512,7 @@ impl Run {
                     t.sar(sar.reference, sar.total, sar.seqnum);
                     sm.tlvs = t.build();
                 }
-                Body::SubmitSm(sm)
+                Body::SubmitSm(Box::new(sm))
             })
             .collect()
     }

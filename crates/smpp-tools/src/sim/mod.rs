@@ -347,9 +347,7 @@ struct Submit<'a> {
     udhi: bool,
 }
 
-/// How the submit is answered. A temporary moved once into the answering future; boxing
-/// the body would allocate per message.
-#[allow(clippy::large_enum_variant)]
+/// How the submit is answered. A temporary moved once into the answering future.
 enum Answer {
     Status(CommandStatus),
     Body(Body),
@@ -440,11 +438,11 @@ async fn handle_request(
                 message_id,
                 ..Default::default()
             }),
-            Body::SubmitMulti(_) => Body::SubmitMultiResp(SubmitMultiResp {
+            Body::SubmitMulti(_) => Body::SubmitMultiResp(Box::new(SubmitMultiResp {
                 message_id,
                 unsuccess: Vec::new(),
                 tlvs: Default::default(),
-            }),
+            })),
             _ => Body::SubmitSmResp(MessageIdResp {
                 message_id,
                 ..Default::default()
@@ -627,14 +625,14 @@ fn receipt_body(
     let mut tlvs = TlvsBuilder::new();
     tlvs.receipted_message_id(id.as_bytes()).ok()?;
     tlvs.message_state(state);
-    Some(Body::DeliverSm(SubmitSm {
+    Some(Body::DeliverSm(Box::new(SubmitSm {
         source: phone.clone(),
         dest: sender.clone(),
         esm_class: EsmClass(0x04),
         short_message: text.freeze(),
         tlvs: tlvs.build(),
         ..Default::default()
-    }))
+    })))
 }
 
 /// Sends MO messages at `--mo-rate`, each from a number someone has texted, to the address
@@ -667,14 +665,14 @@ async fn mo_loop(shared: Arc<Shared>) {
             if smpp_pdu::text::encode(text, plan.alphabet, &mut data).is_err() {
                 continue;
             }
-            let body = Body::DeliverSm(SubmitSm {
+            let body = Body::DeliverSm(Box::new(SubmitSm {
                 source: conv.phone,
                 dest: conv.sender,
                 esm_class: EsmClass(0),
                 data_coding: plan.data_coding,
                 short_message: Bytes::from(data),
                 ..Default::default()
-            });
+            }));
             shared.outboxes.push(
                 &conv.system_id,
                 Outgoing {
