@@ -96,8 +96,8 @@ pub(crate) struct BindChecks {
 
 /// Everything the loop needs besides the socket and the session.
 pub(crate) struct Ctx<'a> {
-    pub(crate) commands: &'a mut mpsc::Receiver<Command>,
-    pub(crate) commands_tx: mpsc::Sender<Command>,
+    pub(crate) commands: &'a mut mpsc::UnboundedReceiver<Command>,
+    pub(crate) commands_tx: mpsc::UnboundedSender<Command>,
     pub(crate) incoming: mpsc::Sender<Incoming>,
     pub(crate) options: &'a DriverOptions,
     pub(crate) observer: Arc<dyn Observer>,

@@ -257,8 +257,8 @@ impl Esme {
 
 async fn supervise(
     config: EsmeConfig,
-    mut commands: mpsc::Receiver<Command>,
-    commands_tx: mpsc::Sender<Command>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    commands_tx: mpsc::UnboundedSender<Command>,
     incoming: mpsc::Sender<Incoming>,
     bound: watch::Sender<Option<BoundInfo>>,
     observer: Arc<dyn Observer>,
@@ -328,7 +328,7 @@ async fn supervise(
 
 /// Answers queued requests with NotConnected until `deadline`.
 async fn refuse_until(
-    commands: &mut mpsc::Receiver<Command>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
     deadline: Instant,
     stopping: &AtomicBool,
 ) {

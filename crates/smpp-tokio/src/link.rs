@@ -5,6 +5,13 @@
 //! permit, `try_send` reports [`Error::Full`]. The permit travels with the request and is
 //! released when its response, timeout or failure comes back.
 //!
+//! The command channel to the connection task has no capacity of its own: what it can hold is
+//! bounded by what puts commands in it. A request needs a window permit first; an answer needs
+//! a [`Responder`], which exists only for an inbound request that the connection handed over
+//! (and it stops reading while the application does not take them). So a peer cannot grow it,
+//! and neither a request nor an answer ever waits for room: a bounded channel's slot semaphore
+//! cost a lock per command on the receiving side, four times per routed message.
+//!
 //! What moves between the application and the connection task is kept small: a request's body
 //! lives in its [`call`](crate::call) cell and travels as a pointer, and an answer's `Body` is
 //! small (smpp-pdu boxes the large bodies).
@@ -53,14 +60,14 @@ pub(crate) enum Command {
 /// Sends requests over a bound connection (or, for an ESME, whichever connection is current).
 #[derive(Debug, Clone)]
 pub struct Link {
-    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) commands: mpsc::UnboundedSender<Command>,
     pub(crate) window: Arc<Semaphore>,
 }
 
 impl Link {
-    pub(crate) fn new(window: usize) -> (Link, mpsc::Receiver<Command>) {
-        // Room for a full window of requests plus responses to inbound requests.
-        let (tx, rx) = mpsc::channel(window.max(1) * 2 + 64);
+    pub(crate) fn new(window: usize) -> (Link, mpsc::UnboundedReceiver<Command>) {
+        // Bounded by the window and the inbound requests handed over (module docs).
+        let (tx, rx) = mpsc::unbounded_channel();
         (
             Link {
                 commands: tx,
@@ -102,12 +109,8 @@ impl Link {
                 throttle_retries: 0,
                 _permit: permit,
             };
-            // Waits for room in the channel too: answers to a burst of inbound requests may
-            // fill it for a moment, and that is no reason to fail a request that has its window
-            // slot.
             self.commands
                 .send(Command::Send(pending))
-                .await
                 .map_err(|_| Error::Stopped)?;
             response.await
         }
@@ -116,8 +119,7 @@ impl Link {
     /// Sends a request if the window has room, returning a future for its response.
     ///
     /// # Errors
-    /// [`Error::Full`] when the window is full, or (rarely) when the connection's command
-    /// channel is full of answers to inbound requests.
+    /// [`Error::Full`] when the window is full; [`Error::Stopped`] when the link is stopped.
     pub fn try_send(&self, body: Body) -> Result<impl Future<Output = Result<Pdu, Error>>, Error> {
         let permit = self
             .window
@@ -142,19 +144,14 @@ impl Link {
             _permit: permit,
         };
         self.commands
-            .try_send(Command::Send(pending))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Closed(_) => Error::Stopped,
-                // The channel holds twice the window, and a permit is held: only a flood of
-                // responses to inbound requests can fill it.
-                mpsc::error::TrySendError::Full(_) => Error::Full,
-            })?;
+            .send(Command::Send(pending))
+            .map_err(|_| Error::Stopped)?;
         Ok(response)
     }
 
     /// Starts an orderly unbind of the current connection.
     pub async fn unbind(&self) {
-        let _ = self.commands.send(Command::Unbind).await;
+        let _ = self.commands.send(Command::Unbind);
     }
 
     /// Requests outstanding or waiting to be sent.
@@ -177,7 +174,7 @@ pub struct Incoming {
 /// application error), so the peer retries rather than waits for a timeout.
 #[derive(Debug)]
 pub struct Responder {
-    commands: mpsc::Sender<Command>,
+    commands: mpsc::UnboundedSender<Command>,
     /// The connection the request came on; an ESME's link outlives its connections.
     connection: u64,
     sequence: u32,
@@ -187,7 +184,7 @@ pub struct Responder {
 
 impl Responder {
     pub(crate) fn new(
-        commands: mpsc::Sender<Command>,
+        commands: mpsc::UnboundedSender<Command>,
         connection: u64,
         sequence: u32,
         request: CommandId,
@@ -205,36 +202,30 @@ impl Responder {
     /// Answers with a response body (`submit_sm_resp` with our message_id, …).
     pub async fn respond(mut self, status: CommandStatus, body: Body) {
         self.answered = true;
-        let _ = self
-            .commands
-            .send(Command::Respond {
-                connection: self.connection,
-                sequence: self.sequence,
-                status,
-                body,
-            })
-            .await;
+        let _ = self.commands.send(Command::Respond {
+            connection: self.connection,
+            sequence: self.sequence,
+            status,
+            body,
+        });
     }
 
     /// Answers with a status and no body.
     pub async fn respond_status(mut self, status: CommandStatus) {
         self.answered = true;
-        let _ = self
-            .commands
-            .send(Command::RespondStatus {
-                connection: self.connection,
-                sequence: self.sequence,
-                request: self.request,
-                status,
-            })
-            .await;
+        let _ = self.commands.send(Command::RespondStatus {
+            connection: self.connection,
+            sequence: self.sequence,
+            request: self.request,
+            status,
+        });
     }
 }
 
 impl Drop for Responder {
     fn drop(&mut self) {
         if !self.answered {
-            let _ = self.commands.try_send(Command::RespondStatus {
+            let _ = self.commands.send(Command::RespondStatus {
                 connection: self.connection,
                 sequence: self.sequence,
                 request: self.request,
@@ -253,36 +244,5 @@ mod tests {
     fn commands_stay_small() {
         assert!(std::mem::size_of::<Command>() <= 112);
         assert!(std::mem::size_of::<Pending>() <= 64);
-    }
-
-    /// A channel full of answers to inbound requests makes a request wait, not fail.
-    #[tokio::test]
-    async fn a_send_waits_for_room_in_a_full_channel() {
-        let (link, mut rx) = Link::new(1);
-        while link.commands.try_send(Command::Unbind).is_ok() {}
-        let sender = link.clone();
-        let send = tokio::spawn(async move { sender.send(Body::EnquireLink).await });
-        tokio::task::yield_now().await;
-        assert!(!send.is_finished(), "the send gave up instead of waiting");
-        // The connection task drains the channel; the request arrives behind the answers.
-        let mut requests = 0;
-        while let Ok(c) =
-            tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv()).await
-        {
-            match c {
-                Some(Command::Send(p)) => {
-                    requests += 1;
-                    p.reply.send(Ok(Pdu::new(1, Body::EnquireLinkResp)));
-                }
-                Some(_) => {}
-                None => break,
-            }
-        }
-        assert_eq!(requests, 1);
-        let answer = send.await.map(|r| r.map(|p| p.body));
-        assert!(
-            matches!(answer, Ok(Ok(Body::EnquireLinkResp))),
-            "{answer:?}"
-        );
     }
 }

@@ -159,7 +159,7 @@ async fn serve_one(
     peer: SocketAddr,
     config: &SmscConfig,
     checks: BindChecks,
-    commands: &mut mpsc::Receiver<crate::link::Command>,
+    commands: &mut mpsc::UnboundedReceiver<crate::link::Command>,
     link: Link,
     incoming: mpsc::Sender<Incoming>,
     bound: &watch::Sender<Option<BoundInfo>>,
