@@ -18,7 +18,7 @@ use std::sync::Arc;
 use smpp_pdu::{Body, Pdu, SubmitSm};
 use smpp_session::{BindKind, Role};
 use smpp_tokio::{Backoff, Esme, EsmeConfig, Incoming, Observer, Throttle};
-use tokio::sync::{mpsc, Mutex, Semaphore};
+use tokio::sync::{mpsc, Mutex};
 use tokio::time::Instant;
 
 use crate::config::{self, BindMode};
@@ -43,6 +43,43 @@ pub enum SubmitError {
     Invalid(String),
 }
 
+/// The connector's queue bound: messages waiting for or occupying it. Taken without waiting
+/// (full means ESME_RMSGQFUL at once), so a counter does what a semaphore did without its
+/// lock on every release.
+#[derive(Debug)]
+struct Slots {
+    taken: AtomicUsize,
+    max: usize,
+}
+
+impl Slots {
+    fn new(max: usize) -> Self {
+        Slots {
+            taken: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// A slot, or `None` when all are taken; it is given back when the guard drops.
+    fn take(&self) -> Option<Slot<'_>> {
+        self.taken
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(&self.taken))
+    }
+}
+
+/// A taken [`Slots`] slot.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// One shard: the link that carries submits, and the receiver when the mode is tx+rx.
 #[derive(Debug)]
 struct Shard {
@@ -52,7 +89,7 @@ struct Shard {
 
 impl Shard {
     fn bound(&self) -> bool {
-        self.tx.bound().is_some()
+        self.tx.is_bound()
     }
 }
 
@@ -65,7 +102,7 @@ pub struct Connector {
     shards: Vec<Shard>,
     window: usize,
     tps: Option<Mutex<Throttle>>,
-    queue: Arc<Semaphore>,
+    queue: Slots,
     turn: AtomicUsize,
 }
 
@@ -144,7 +181,7 @@ impl Connector {
             shards,
             window: c.window,
             tps: c.tps.map(|r| Mutex::new(Throttle::new(r, 1))),
-            queue: Arc::new(Semaphore::new(c.queue)),
+            queue: Slots::new(c.queue),
             turn: AtomicUsize::new(0),
         };
         (connector, merged_rx)
@@ -178,7 +215,7 @@ impl Connector {
             .map(|(index, s)| ShardStatus {
                 index,
                 bound: s.bound(),
-                receiver_bound: s.rx.as_ref().map(|rx| rx.bound().is_some()),
+                receiver_bound: s.rx.as_ref().map(Esme::is_bound),
                 in_flight: s.tx.link().in_flight(self.window),
                 window: self.window,
             })
@@ -203,7 +240,7 @@ impl Connector {
         sticky: Option<u64>,
         deadline: Instant,
     ) -> Result<Pdu, SubmitError> {
-        let Ok(_slot) = self.queue.try_acquire() else {
+        let Some(_slot) = self.queue.take() else {
             return Err(SubmitError::QueueFull);
         };
         self.wait_for_tps(deadline).await?;
@@ -302,5 +339,25 @@ impl Connector {
                 rx.shutdown().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_taken_up_to_the_bound_and_given_back_on_drop() {
+        let slots = Slots::new(2);
+        let a = slots.take();
+        let b = slots.take();
+        assert!(a.is_some() && b.is_some());
+        assert!(slots.take().is_none(), "a third slot past the bound of 2");
+        drop(a);
+        let c = slots.take();
+        assert!(c.is_some(), "a dropped slot was not given back");
+        assert!(slots.take().is_none());
+        drop((b, c));
+        assert_eq!(slots.taken.load(Ordering::Relaxed), 0);
     }
 }

@@ -225,6 +225,12 @@ impl Esme {
         self.bound.borrow().clone()
     }
 
+    /// Whether the link is bound now: [`Esme::bound`] without copying who to (a router asks
+    /// this of every bind for every message it places).
+    pub fn is_bound(&self) -> bool {
+        self.bound.borrow().is_some()
+    }
+
     /// Waits until the link is bound, at most `limit`.
     ///
     /// # Errors
