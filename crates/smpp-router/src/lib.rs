@@ -41,6 +41,7 @@ pub mod orphans;
 pub mod pairs;
 pub mod policy;
 pub mod receipts;
+mod requests;
 pub mod router;
 pub mod routes;
 pub mod tls;

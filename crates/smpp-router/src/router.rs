@@ -58,6 +58,7 @@ use crate::numbering::{self, Numbering};
 use crate::orphans::{Orphan, Parked};
 use crate::policy::Intent;
 use crate::receipts;
+use crate::requests::Requests;
 use crate::routes::{Message, Resolved, RouteTable};
 
 /// How long a parked receipt that names no known message waits for its record.
@@ -572,15 +573,16 @@ impl Router {
             self.add_receiver(&account.system_id, conn.peer, conn.link.clone());
         }
         tracing::info!(account = %account.system_id, peer = %conn.peer, kind = ?info.kind, "customer bound");
-        // The connection's requests run on this task: no task, no scheduling and no copy of
-        // the request's future per submit. The binds of one account still spread over the
-        // workers. Past `max_in_flight` unanswered, a request is answered ESME_RTHROTTLED at
-        // once: the customer hears why, and its enquire_links are still read.
-        let mut running = FuturesUnordered::new();
+        // The connection's requests run on this task, in slots reused from request to request
+        // (`requests.rs`): no task and no allocation per submit. The binds of one account still
+        // spread over the workers. Past `max_in_flight` unanswered, a request is answered
+        // ESME_RTHROTTLED at once: the customer hears why, and its enquire_links are still
+        // read; it also bounds the slots.
+        let mut running = Requests::new();
         loop {
             tokio::select! {
                 biased;
-                Some(()) = running.next(), if !running.is_empty() => {}
+                Some(_) = running.next(), if !running.is_empty() => {}
                 inc = conn.incoming.recv() => match inc {
                     Some(inc) if running.len() >= max_in_flight => {
                         self.metrics.customer_throttled(&account.system_id);
