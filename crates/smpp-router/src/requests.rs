@@ -26,6 +26,10 @@ use futures_util::task::AtomicWaker;
 /// Slots kept once every request is done; past a burst, the rest are freed.
 const KEEP_IDLE: usize = 64;
 
+/// Polls per call at most, then the task yields (as `FuturesUnordered` does), so a connection
+/// with a thousand requests woken at once does not hold the runtime thread from the others.
+const BUDGET: usize = 32;
+
 /// Futures of one type, each run to completion; see the module docs.
 pub(crate) struct Requests<F> {
     slots: Vec<Slot<F>>,
@@ -34,8 +38,9 @@ pub(crate) struct Requests<F> {
     /// Slots holding a request.
     len: usize,
     shared: Arc<Shared>,
-    /// The queued indexes taken for one poll (kept for its room).
+    /// Queued indexes taken from `shared`, polled from `next_in_batch` on.
     batch: Vec<usize>,
+    next_in_batch: usize,
 }
 
 struct Slot<F> {
@@ -82,6 +87,7 @@ impl<F: Future<Output = ()>> Requests<F> {
             len: 0,
             shared: Arc::new(Shared::default()),
             batch: Vec::new(),
+            next_in_batch: 0,
         }
     }
 
@@ -120,20 +126,25 @@ impl<F: Future<Output = ()>> Requests<F> {
         self.slots[index].wake.wake_by_ref();
     }
 
-    /// Polls the slots that were woken; ready with `Some(n)` when `n > 0` requests finished,
-    /// with `None` when none is left.
+    /// Polls the slots that were woken, [`BUDGET`] at most; ready with `Some(n)` when `n > 0`
+    /// requests finished, with `None` when none is left.
     fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Option<usize>> {
         self.shared.owner.register(cx.waker());
-        std::mem::swap(
-            &mut *self
-                .shared
-                .queued
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-            &mut self.batch,
-        );
+        if self.next_in_batch >= self.batch.len() {
+            self.batch.clear();
+            self.next_in_batch = 0;
+            std::mem::swap(
+                &mut *self
+                    .shared
+                    .queued
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+                &mut self.batch,
+            );
+        }
+        let end = self.batch.len().min(self.next_in_batch + BUDGET);
         let mut done = 0;
-        for &i in &self.batch {
+        for &i in &self.batch[self.next_in_batch..end] {
             let Some(slot) = self.slots.get_mut(i) else {
                 continue;
             };
@@ -152,7 +163,11 @@ impl<F: Future<Output = ()>> Requests<F> {
                 done += 1;
             }
         }
-        self.batch.clear();
+        self.next_in_batch = end;
+        if end < self.batch.len() {
+            // The rest on the next turn, after the runtime's other tasks.
+            cx.waker().wake_by_ref();
+        }
         if self.len == 0 && self.slots.len() > KEEP_IDLE {
             // A waker of a dropped slot may still fire: its index is then skipped, or polls
             // a later slot of that index for nothing.
@@ -272,6 +287,22 @@ mod tests {
         let done = tokio::time::timeout(Duration::from_secs(5), running.next()).await;
         assert_eq!(done.ok().flatten(), Some(1));
         assert_eq!(running.slots.len(), KEEP_IDLE);
+    }
+
+    /// Many requests woken at once are polled [`BUDGET`] per turn, and all of them finish.
+    #[tokio::test]
+    async fn a_turn_polls_at_most_the_budget() {
+        let mut running = Requests::new();
+        for _ in 0..(3 * BUDGET + 5) {
+            running.push(std::future::ready(()));
+        }
+        let mut turns = Vec::new();
+        while let Some(n) = running.next().await {
+            turns.push(n);
+        }
+        assert!(turns.iter().all(|&n| n <= BUDGET), "{turns:?}");
+        assert_eq!(turns.iter().sum::<usize>(), 3 * BUDGET + 5);
+        assert_eq!(turns.len(), 4, "{turns:?}");
     }
 
     /// A future that wakes itself while being polled is polled again, not forgotten.
