@@ -574,7 +574,7 @@ impl Router {
         }
         tracing::info!(account = %account.system_id, peer = %conn.peer, kind = ?info.kind, "customer bound");
         // The connection's requests run on this task, in slots reused from request to request
-        // (`requests.rs`): no task and no allocation per submit. The binds of one account still
+        // (`requests.rs`): no task is allocated per submit. The binds of one account still
         // spread over the workers. Past `max_in_flight` unanswered, a request is answered
         // ESME_RTHROTTLED at once: the customer hears why, and its enquire_links are still
         // read; it also bounds the slots.
