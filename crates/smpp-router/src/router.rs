@@ -1487,7 +1487,7 @@ impl Router {
         }))
         .await;
         let mut done = Vec::new();
-        let mut dropped = 0;
+        let mut set_aside = 0;
         {
             let mut ready = locked(&slot.ready);
             let mut waiting: usize = ready.iter().map(|(_, o)| o.len()).sum();
@@ -1497,21 +1497,21 @@ impl Router {
                     continue;
                 }
                 // Bounded like the parked ones: past it, the receipts whose account's queue
-                // stays full are dropped (loudly) rather than kept in memory for ever.
+                // stays full leave memory but not the durable orphan queue (they are not
+                // acked), so the next start parks and matches them again.
                 if waiting + left.len() > ORPHANS_PARKED {
-                    dropped += left.len();
-                    done.extend(left.iter().map(|o| o.seq));
+                    set_aside += left.len();
                     continue;
                 }
                 waiting += left.len();
                 ready.push((record, left));
             }
         }
-        if dropped > 0 {
+        if set_aside > 0 {
             tracing::error!(
                 connector,
-                dropped,
-                "matched receipts dropped: their accounts' queues stayed full"
+                set_aside,
+                "matched receipts set aside until the next start: their accounts' queues stayed full"
             );
         }
         let gone = {
