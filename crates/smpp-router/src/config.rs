@@ -68,10 +68,19 @@ pub struct Node {
     /// stealing, and no wake-up crosses threads (the store's committer has a thread of its own
     /// either way).
     pub workers: usize,
+    /// How long a busy store waits for more writes before a group commit (see
+    /// `smpp_store::Options::commit_delay`). Read at start, like `workers`.
+    pub commit_delay: Duration,
     /// How numbers are written where nothing more particular is said (accounts and
     /// connectors inherit it).
     pub numbering: Numbering,
 }
+
+/// `node.commit_delay` when the config says nothing: at high rates it roughly halves the
+/// store's fsyncs per message (benches/e2e/README.md) for at most this much more latency.
+const DEFAULT_COMMIT_DELAY: Duration = Duration::from_micros(500);
+/// The longest `node.commit_delay`: each acknowledgement of a busy router waits for it.
+const MAX_COMMIT_DELAY: Duration = Duration::from_millis(10);
 
 /// One thread fewer than the machine has, at least one: the store's committer is the other.
 fn default_workers() -> usize {
@@ -300,6 +309,7 @@ struct RawNode {
     id: Option<Spanned<i64>>,
     data_dir: Option<String>,
     workers: Option<Spanned<i64>>,
+    commit_delay: Option<Spanned<String>>,
     country_code: Option<Spanned<String>>,
     trunk_prefix: Option<Spanned<String>>,
     international_prefix: Option<Spanned<String>>,
@@ -561,6 +571,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     let (num, unit) = s.split_at(split);
     let v: f64 = num.parse().ok()?;
     let scale = match unit {
+        "us" => 0.000_001,
         "ms" => 0.001,
         "s" => 1.0,
         "m" => 60.0,
@@ -627,6 +638,7 @@ impl Config {
                 id: 0,
                 data_dir: PathBuf::from("data"),
                 workers: default_workers(),
+                commit_delay: DEFAULT_COMMIT_DELAY,
                 numbering: Numbering::default(),
             },
             Some(n) => Node {
@@ -644,6 +656,24 @@ impl Config {
                     1..MAX_WORKERS + 1,
                     default_workers() as i64,
                 )? as usize,
+                commit_delay: match c.duration(
+                    "node.commit_delay",
+                    n.commit_delay.as_ref(),
+                    DEFAULT_COMMIT_DELAY,
+                )? {
+                    d if d > MAX_COMMIT_DELAY => {
+                        let span = n.commit_delay.as_ref().map_or(0..0, Spanned::span);
+                        return Err(c.err(
+                            "node.commit_delay",
+                            &span,
+                            format!(
+                                "{d:?} is too long: every acknowledgement waits for it \
+                                 (at most {MAX_COMMIT_DELAY:?})"
+                            ),
+                        ));
+                    }
+                    d => d,
+                },
             },
         };
 

@@ -79,6 +79,7 @@ impl Daemon {
             dir,
             Options {
                 create_dir: true,
+                commit_delay: config.node.commit_delay,
                 on_commit: Some(CommitHook(Arc::new(move |d| {
                     commit_metrics.store_commit(d)
                 }))),

@@ -52,6 +52,17 @@ fn workers_default_to_one_less_than_the_cpus_and_can_be_set() {
     assert_eq!(c.node.workers, 3);
 }
 
+#[test]
+fn the_commit_delay_defaults_to_half_a_millisecond_and_can_be_set_or_turned_off() {
+    let c = Config::parse(EXAMPLE).unwrap();
+    assert_eq!(c.node.commit_delay, Duration::from_micros(500));
+    for (text, want) in [("250us", 250), ("2ms", 2000), ("0ms", 0)] {
+        let config = EXAMPLE.replacen("id = 1 ", &format!("id = 1\ncommit_delay = {text:?} "), 1);
+        let c = Config::parse(&config).unwrap();
+        assert_eq!(c.node.commit_delay, Duration::from_micros(want), "{text}");
+    }
+}
+
 /// Replaces `from` by `to` in the example (exactly once) and returns the error.
 fn broken(from: &str, to: &str) -> (String, usize, String) {
     assert_eq!(EXAMPLE.matches(from).count(), 1, "{from:?} must occur once");
@@ -76,6 +87,18 @@ fn every_mistake_names_its_key_and_line() {
             "id = 1\nworkers = 0 ",
             "node.workers",
             "out of range",
+        ),
+        (
+            "id = 1 ",
+            "id = 1\ncommit_delay = \"20ms\" ",
+            "node.commit_delay",
+            "too long",
+        ),
+        (
+            "id = 1 ",
+            "id = 1\ncommit_delay = \"soon\" ",
+            "node.commit_delay",
+            "not a duration",
         ),
         (
             "listen = \"127.0.0.1:2775\"",

@@ -22,7 +22,8 @@ mod store;
 mod wal;
 
 pub use embedded::{
-    CommitHook, CommitStats, EmbeddedStore, EngineStats, Options, LOCK_FILE, MARKER_FILE,
+    CommitHook, CommitStats, EmbeddedStore, EngineStats, Options, BUSY_GROUP, LOCK_FILE,
+    MARKER_FILE,
 };
 pub use error::{Result, StoreError};
 pub use record::{Correlation, CorrelationKey, PendingEntry, QueuePolicy};

@@ -1,7 +1,8 @@
 //! The embedded store against the `Store` contract: correlation records (put, get, delete,
 //! expiry, ids kept byte for byte), durability across reopen, group commit, pending queues
 //! (order, bound, ack, expiry, reopen), and the errors a bad data directory gives.
-//! Time is injected (`now` arguments); nothing here sleeps.
+//! Time is injected (`now` arguments); nothing here sleeps (the commit delay's test waits on the
+//! store's counters, not a clock).
 
 #![allow(clippy::unwrap_used)]
 
@@ -302,6 +303,79 @@ async fn concurrent_writers_share_one_fsync() {
         .collect();
     let got = store.get_correlations(&keys).await.unwrap();
     assert!(got.iter().all(Option::is_some));
+}
+
+/// Spawns one `put_correlations` writer per id, each with its own key.
+fn writers(
+    store: &Arc<EmbeddedStore>,
+    ids: std::ops::Range<u32>,
+) -> Vec<tokio::task::JoinHandle<smpp_store::Result<()>>> {
+    ids.map(|i| {
+        let store = Arc::clone(store);
+        tokio::spawn(async move {
+            let r = record("c", format!("id-{i}").as_bytes(), i, t(60));
+            store.put_correlations(&[r]).await
+        })
+    })
+    .collect()
+}
+
+/// Spins (without a clock) until the store's counters reach `pred`.
+fn until(store: &EmbeddedStore, pred: impl Fn(&smpp_store::CommitStats) -> bool) {
+    while !pred(&store.stats()) {
+        std::thread::yield_now();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_store_waits_the_commit_delay_and_commits_what_came_meanwhile_with_its_group() {
+    // Groups of at most 12. The delay is long, so the writes that arrive during it certainly
+    // arrive in time; only the second group waits for it.
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        max_group: 12,
+        commit_delay: Duration::from_secs(2),
+        ..create()
+    };
+    let store = Arc::new(EmbeddedStore::open(dir.path(), options).unwrap());
+    let busy = smpp_store::BUSY_GROUP as u32;
+    let mut handles = {
+        let _hold = store.hold_commits();
+        let handles = writers(&store, 0..12 + busy);
+        until(&store, |s| s.submitted == u64::from(12 + busy));
+        handles
+    };
+    // The first group (12) commits; the next finds `busy` queued and waits; three more come.
+    until(&store, |s| s.commits == 1);
+    handles.extend(writers(&store, 100..103));
+    for h in handles {
+        h.await.unwrap().unwrap();
+    }
+    let after = store.stats();
+    assert_eq!(after.ops, u64::from(12 + busy + 3));
+    assert_eq!(
+        after.commits, 2,
+        "the late three joined the waiting group: {after:?}"
+    );
+    assert_eq!(after.largest_group, 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_store_commits_a_lone_write_without_the_commit_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        commit_delay: Duration::from_secs(20),
+        ..create()
+    };
+    let store = EmbeddedStore::open(dir.path(), options).unwrap();
+    for i in 0..3 {
+        let r = record("c", format!("lone-{i}").as_bytes(), i, t(60));
+        tokio::time::timeout(Duration::from_secs(10), store.put_correlations(&[r]))
+            .await
+            .expect("a lone write does not wait for the delay")
+            .unwrap();
+    }
+    assert_eq!(store.stats().commits, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
