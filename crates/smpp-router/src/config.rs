@@ -76,9 +76,10 @@ pub struct Node {
     pub numbering: Numbering,
 }
 
-/// `node.commit_delay` when the config says nothing: at high rates it roughly halves the
-/// store's fsyncs per message (benches/e2e/README.md) for at most this much more latency.
-const DEFAULT_COMMIT_DELAY: Duration = Duration::from_micros(500);
+/// `node.commit_delay` when the config says nothing: off. The wait saves fsyncs and, at
+/// moderate rates, CPU, but a router whose customers keep full windows is held by latency as
+/// much as by CPU, and there it cost throughput (benches/e2e/README.md).
+const DEFAULT_COMMIT_DELAY: Duration = Duration::ZERO;
 /// The longest `node.commit_delay`: each acknowledgement of a busy router waits for it.
 const MAX_COMMIT_DELAY: Duration = Duration::from_millis(10);
 

@@ -53,10 +53,10 @@ fn workers_default_to_one_less_than_the_cpus_and_can_be_set() {
 }
 
 #[test]
-fn the_commit_delay_defaults_to_half_a_millisecond_and_can_be_set_or_turned_off() {
+fn the_commit_delay_is_off_unless_set() {
     let c = Config::parse(EXAMPLE).unwrap();
-    assert_eq!(c.node.commit_delay, Duration::from_micros(500));
-    for (text, want) in [("250us", 250), ("2ms", 2000), ("0ms", 0)] {
+    assert_eq!(c.node.commit_delay, Duration::ZERO);
+    for (text, want) in [("250us", 250), ("2ms", 2000), ("0.5ms", 500), ("0us", 0)] {
         let config = EXAMPLE.replacen("id = 1 ", &format!("id = 1\ncommit_delay = {text:?} "), 1);
         let c = Config::parse(&config).unwrap();
         assert_eq!(c.node.commit_delay, Duration::from_micros(want), "{text}");

@@ -17,8 +17,9 @@
 //! so throughput is bounded by the disk's sequential bandwidth, not by its fsync latency; an
 //! idle store commits a lone write at once. A busy store can also wait a little before each
 //! commit ([`Options::commit_delay`], PostgreSQL's `commit_delay`): each fsync then serves more
-//! operations. It is the fsync and the thread wake-ups around it, not the bytes, that cost CPU,
-//! so at high rates this cuts the store's CPU per message for a bounded wait. Operations that read before they write (queue
+//! operations. It is the fsync and the thread wake-ups around it, not the bytes, that cost CPU
+//! and I/O operations, so this saves both for a bounded wait; a caller that waits for its
+//! answer before sending more (a full window) pays for it in rate, so it is off by default. Operations that read before they write (queue
 //! bounds, acks, expiry sweeps) run on the committer too, so they never race a concurrent write
 //! and need no locks of their own; an append's bound check reads only the in-memory queue
 //! state, which a batch updates only once it is written. A read on another task may see a write a few hundred microseconds before its fsync;
