@@ -36,7 +36,7 @@ pub use command_id::CommandId;
 pub use error::{Error, Field};
 pub use pdu::{
     encode_header_only, AlertNotification, Bind, BindResp, Body, BroadcastSm, CancelBroadcastSm,
-    CancelSm, DataSm, DeliverSm, Malformed, MessageIdResp, MultiDest, Outbind, Pdu,
+    CancelSm, DataSm, DeliverSm, Encoded, Malformed, MessageIdResp, MultiDest, Outbind, Pdu,
     QueryBroadcastSm, QuerySm, QuerySmResp, ReplaceSm, SubmitMulti, SubmitMultiResp, SubmitSm,
     UnsuccessSme,
 };

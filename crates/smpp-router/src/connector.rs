@@ -15,13 +15,42 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use smpp_pdu::{Body, Pdu, SubmitSm};
+use bytes::Bytes;
+use smpp_pdu::{Body, CommandId, Encoded, Pdu, SubmitSm};
 use smpp_session::{BindKind, Role};
 use smpp_tokio::{Backoff, Esme, EsmeConfig, Incoming, Observer, Throttle};
 use tokio::sync::{mpsc, Mutex};
 use tokio::time::Instant;
 
 use crate::config::{self, BindMode};
+
+/// A submit_sm for [`Connector::submit_one`]: its fields, and the frame it arrived in when it
+/// goes on exactly as it came. Then that frame's body is sent as it is (the carrier gets the
+/// customer's bytes under a new header) instead of a copy of the fields encoded again; a
+/// retry on another shard sends it again.
+#[derive(Debug, Clone, Copy)]
+pub struct Submit<'a> {
+    /// The message.
+    pub sm: &'a SubmitSm,
+    /// The customer's submit_sm frame that decoded as `sm`, when nothing in it was changed.
+    pub frame: Option<&'a Bytes>,
+}
+
+impl Submit<'_> {
+    /// The request body to send.
+    fn body(&self) -> Body {
+        match self.frame.and_then(Encoded::of_frame) {
+            Some(e) if e.command_id == CommandId::SUBMIT_SM => Body::Encoded(e),
+            _ => Body::SubmitSm(Box::new(self.sm.clone())),
+        }
+    }
+}
+
+impl<'a> From<&'a SubmitSm> for Submit<'a> {
+    fn from(sm: &'a SubmitSm) -> Self {
+        Submit { sm, frame: None }
+    }
+}
 
 /// Why a connector did not get a carrier's answer for a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -234,12 +263,13 @@ impl Connector {
     /// # Errors
     /// See [`SubmitError`]; on [`SubmitError::NoBind`] no shard answered it, and the caller
     /// may try another connector.
-    pub async fn submit_one(
+    pub async fn submit_one<'a>(
         &self,
-        sm: &SubmitSm,
+        submit: impl Into<Submit<'a>>,
         sticky: Option<u64>,
         deadline: Instant,
     ) -> Result<Pdu, SubmitError> {
+        let submit = submit.into();
         let Some(_slot) = self.queue.take() else {
             return Err(SubmitError::QueueFull);
         };
@@ -251,7 +281,7 @@ impl Connector {
                 return Err(SubmitError::NoBind);
             };
             let link = self.shards[shard].tx.link();
-            let request = Body::SubmitSm(Box::new(sm.clone()));
+            let request = submit.body();
             let Ok(result) = tokio::time::timeout_at(deadline, link.send(request)).await else {
                 return Err(SubmitError::Timeout);
             };
@@ -359,5 +389,42 @@ mod tests {
         assert!(slots.take().is_none());
         drop((b, c));
         assert_eq!(slots.taken.load(Ordering::Relaxed), 0);
+    }
+
+    fn frame_of(body: Body) -> Bytes {
+        let mut buf = bytes::BytesMut::new();
+        Pdu::new(9, body).encode(&mut buf).unwrap();
+        buf.freeze()
+    }
+
+    #[test]
+    fn an_unchanged_submit_goes_as_the_customers_bytes_and_a_changed_one_is_encoded() {
+        let sm = SubmitSm {
+            short_message: Bytes::from_static(b"hi"),
+            ..SubmitSm::default()
+        };
+        let frame = frame_of(Body::SubmitSm(Box::new(sm.clone())));
+        let unchanged = Submit {
+            sm: &sm,
+            frame: Some(&frame),
+        };
+        match unchanged.body() {
+            Body::Encoded(e) => {
+                assert_eq!(e.command_id, CommandId::SUBMIT_SM);
+                assert_eq!(e.body, frame.slice(smpp_pdu::HEADER_LEN..));
+            }
+            other => panic!("sent as {other:?}"),
+        }
+        // Changed by the router (no frame), or a frame of another command: the fields.
+        let deliver = frame_of(Body::DeliverSm(Box::new(sm.clone())));
+        for submit in [
+            Submit::from(&sm),
+            Submit {
+                sm: &sm,
+                frame: Some(&deliver),
+            },
+        ] {
+            assert_eq!(submit.body(), Body::SubmitSm(Box::new(sm.clone())));
+        }
     }
 }

@@ -37,7 +37,10 @@ use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use smpp_pdu::concat::Udh;
-use smpp_pdu::{Body, CommandStatus, DecodeOptions, DeliverSm, MessageIdResp, Pdu, SubmitSm, Ton};
+use smpp_pdu::{
+    Body, CommandId, CommandStatus, DecodeOptions, DeliverSm, Encoded, Header, MessageIdResp, Pdu,
+    SubmitSm, Ton,
+};
 use smpp_session::BindKind;
 use smpp_store::{Correlation, CorrelationKey, PendingEntry, QueuePolicy, Store};
 use smpp_tokio::{Connection, Incoming, Link, Throttle};
@@ -47,7 +50,7 @@ use tokio::time::Instant;
 use crate::access::{Access, Brake};
 use crate::clock::Clock;
 use crate::config::{self, Account, Config, ReceiptPolicy};
-use crate::connector::{Connector, SubmitError};
+use crate::connector::{Connector, Submit, SubmitError};
 use crate::consent::{account_scope, reply_submit, Confirmed, Consent};
 use crate::gate::{Gate, Verdict};
 use crate::held::{Entry, Held, HeldMessage, HoldError};
@@ -617,7 +620,7 @@ impl Router {
             Body::SubmitSm(sm) => {
                 let _running = Running::new(&self.submits_running);
                 let started = now_instant();
-                let (status, id, connector) = self.submit(account, sm, started).await;
+                let (status, id, connector) = self.submit(account, sm, &inc.frame, started).await;
                 let connector = connector.as_ref().map_or("", |c| c.name());
                 self.metrics.submit(&account.system_id, connector, status);
                 self.metrics
@@ -643,7 +646,13 @@ impl Router {
 
     /// Routes one submit_sm, passes it through the consent gate, and sends it (or holds it
     /// for the recipient's daytime); returns the status and, on success, our message id.
-    async fn submit(&self, account: &Account, sm: &SubmitSm, started: Instant) -> Submitted {
+    async fn submit(
+        &self,
+        account: &Account,
+        sm: &SubmitSm,
+        frame: &Bytes,
+        started: Instant,
+    ) -> Submitted {
         let tables = self.tables();
         let index = tables.access.index_of(account.system_id.as_bytes());
         // The account's settings as last (re)loaded, not as they were when it bound.
@@ -675,7 +684,14 @@ impl Router {
                 ..sm.clone()
             })
         });
-        let outgoing = adjusted.as_deref().unwrap_or(sm);
+        // Unchanged, it goes on as the customer's bytes.
+        let outgoing = match adjusted.as_deref() {
+            Some(changed) => Submit::from(changed),
+            None => Submit {
+                sm,
+                frame: Some(frame),
+            },
+        };
         let message = || concat_of(sm, &account.system_id).2;
         match self.gate.check(account, &route.rule.consent, sm, message) {
             Verdict::Send => {}
@@ -686,7 +702,7 @@ impl Router {
             Verdict::Hold { until } => {
                 // Boxed: the rare path's state would otherwise make every submit's future
                 // larger (and each is moved, whole, when it starts).
-                let held = Box::pin(self.hold(account, outgoing, wants_receipt, until)).await;
+                let held = Box::pin(self.hold(account, outgoing.sm, wants_receipt, until)).await;
                 if let Some(answer) = held {
                     return answer;
                 }
@@ -745,12 +761,12 @@ impl Router {
         account: &Account,
         index: Option<usize>,
         sm: &SubmitSm,
-        outgoing: &SubmitSm,
+        outgoing: Submit<'_>,
         route: &Resolved<'_>,
         id: Option<MessageId>,
         deadline: Instant,
     ) -> Sent {
-        let wants_receipt = outgoing.registered_delivery.wants_receipt();
+        let wants_receipt = outgoing.sm.registered_delivery.wants_receipt();
         let (part, parts, sticky) = concat_of(sm, &account.system_id);
         let mut status = CommandStatus::SUBMITFAIL;
         for cid in route.rule.target.plan(fastrand::u32(..)) {
@@ -938,7 +954,7 @@ impl Router {
                         account,
                         index,
                         sm,
-                        sm,
+                        sm.into(),
                         &route,
                         Some(MessageId(m.message_id)),
                         deadline,
@@ -1184,9 +1200,12 @@ impl Router {
     /// Gives receipts to their queue's account: straight to a bound customer when the account
     /// has a bind that takes deliver_sm and nothing is queued before them (the order the
     /// customer sees is kept); whatever the customer did not take within [`DIRECT_WAIT`] is
-    /// appended to the queue.
+    /// appended to the queue. Each is encoded once, as a queue entry: those bytes go to the
+    /// customer, and the same bytes to the queue if it does not take them. One that cannot be
+    /// encoded is neither: it is refused to the carrier (which sends it again).
     async fn hand_over(&self, queue: &str, receipts: &[DeliverSm]) -> HandedOver {
         let mut done = vec![false; receipts.len()];
+        let entries: Vec<Option<Bytes>> = receipts.iter().map(receipt_entry).collect();
         let links = if matches!(self.store.pending_len(queue).await, Ok(0)) {
             self.links(queue)
         } else {
@@ -1195,10 +1214,11 @@ impl Router {
         if !links.is_empty() {
             // One deadline for the group (a timer per receipt was a visible cost); whatever
             // has not been answered by then is queued.
-            let mut sends: FuturesUnordered<_> = receipts
+            let mut sends: FuturesUnordered<_> = entries
                 .iter()
                 .enumerate()
-                .map(|(i, r)| send_direct(&links[i % links.len()], r, i))
+                .filter_map(|(i, e)| Some((i, Encoded::of_frame(e.as_ref()?)?)))
+                .map(|(i, e)| send_direct(&links[i % links.len()], e, i))
                 .collect();
             let deadline = tokio::time::sleep(DIRECT_WAIT);
             tokio::pin!(deadline);
@@ -1214,12 +1234,8 @@ impl Router {
         }
         let mut left = Vec::new();
         let mut which = Vec::new();
-        for (i, r) in receipts.iter().enumerate() {
-            if done[i] {
-                continue;
-            }
-            // One that cannot be encoded is refused to the carrier (it sends it again).
-            if let Some(p) = encode_entry(Body::DeliverSm(Box::new(r.clone()))) {
+        for (i, entry) in entries.into_iter().enumerate() {
+            if let (false, Some(p)) = (done[i], entry) {
                 left.push(p);
                 which.push(i);
             }
@@ -1303,7 +1319,7 @@ impl Router {
         // One that cannot be encoded is refused to the carrier (it sends it again).
         let payloads: Vec<Option<Bytes>> = which
             .iter()
-            .map(|&j| encode_entry(Body::DeliverSm(Box::new(receipts[j].1.clone()))))
+            .map(|&j| receipt_entry(receipts[j].1))
             .collect();
         let encoded: Vec<Bytes> = payloads.iter().flatten().cloned().collect();
         let slot = self.orphans(connector);
@@ -2091,8 +2107,8 @@ async fn retire(mut connector: Arc<Connector>, grace: Duration) {
 /// Sends receipt `i` straight to a customer's bind: `(i, true)` when the customer answered
 /// ESME_ROK. [`Router::hand_over`] gives up waiting after [`DIRECT_WAIT`]; if the customer
 /// answers later, the copy queued meanwhile makes a duplicate: at least once, never lost.
-async fn send_direct(link: &Link, receipt: &DeliverSm, i: usize) -> (usize, bool) {
-    let answer = link.send(Body::DeliverSm(Box::new(receipt.clone()))).await;
+async fn send_direct(link: &Link, receipt: Encoded, i: usize) -> (usize, bool) {
+    let answer = link.send(Body::Encoded(receipt)).await;
     let ok = matches!(answer, Ok(pdu) if pdu.command_status == CommandStatus::OK);
     (i, ok)
 }
@@ -2101,6 +2117,19 @@ async fn send_direct(link: &Link, receipt: &DeliverSm, i: usize) -> (usize, bool
 fn encode_entry(body: Body) -> Option<Bytes> {
     let mut buf = BytesMut::with_capacity(512);
     body.encode(0, CommandStatus::OK, &mut buf).ok()?;
+    Some(buf.freeze())
+}
+
+/// [`encode_entry`] for a receipt that is only borrowed (a `Body` would need a copy of it).
+fn receipt_entry(d: &DeliverSm) -> Option<Bytes> {
+    let mut buf = BytesMut::with_capacity(512);
+    let header = Header {
+        command_length: 0,
+        command_id: CommandId::DELIVER_SM,
+        command_status: CommandStatus::OK,
+        sequence_number: 0,
+    };
+    d.encode(header, &mut buf).ok()?;
     Some(buf.freeze())
 }
 

@@ -126,7 +126,14 @@ pub enum Event<T> {
     /// An inbound request for the application (submit_sm, deliver_sm, data_sm, query_sm, …;
     /// also outbind and alert_notification, which take no response). Answer with
     /// [`Session::respond`] using its sequence number.
-    Request(Pdu),
+    Request {
+        /// The request, decoded.
+        pdu: Pdu,
+        /// The same request as it arrived, header included (the decoded fields share its
+        /// memory): an application that forwards it unchanged sends its body as
+        /// [`smpp_pdu::Encoded`] instead of encoding the fields again.
+        frame: Bytes,
+    },
     /// The response to one of the application's requests (a `generic_nack` included).
     Response {
         /// The token given with the request.
@@ -279,13 +286,17 @@ impl<T> Session<T> {
             return;
         }
         self.heard_from_peer(now);
+        // A request's frame goes to the application beside its decoded form (one reference
+        // count); a response's is not needed.
+        let request = Header::parse(&frame)
+            .is_some_and(|h| !h.command_id.is_response())
+            .then(|| frame.clone());
         match Pdu::decode(frame, &self.config.decode) {
             Ok(pdu) => {
                 self.stats.pdus_in += 1;
-                if pdu.command_id().is_response() {
-                    self.on_response(now, pdu);
-                } else {
-                    self.on_request(now, pdu);
+                match request {
+                    Some(frame) => self.on_request(now, pdu, frame),
+                    None => self.on_response(now, pdu),
                 }
             }
             Err(bad) => self.on_malformed(bad),
@@ -598,14 +609,14 @@ impl<T> Session<T> {
     // ---- internals -------------------------------------------------------------------
 
     /// Hands a request to the application, counting those it must answer.
-    fn hand_to_app(&mut self, pdu: Pdu) {
+    fn hand_to_app(&mut self, pdu: Pdu, frame: Bytes) {
         if pdu.command_id().response().is_some() {
             self.inbound_open += 1;
         }
-        self.events.push_back(Event::Request(pdu));
+        self.events.push_back(Event::Request { pdu, frame });
     }
 
-    fn on_request(&mut self, now: Instant, pdu: Pdu) {
+    fn on_request(&mut self, now: Instant, pdu: Pdu, frame: Bytes) {
         let id = pdu.command_id();
         let seq = pdu.sequence_number;
         let peer = match self.config.role {
@@ -662,7 +673,7 @@ impl<T> Session<T> {
             }
             CommandId::OUTBIND => {
                 if self.config.role == Role::Esme && self.state == State::Open {
-                    self.hand_to_app(pdu);
+                    self.hand_to_app(pdu, frame);
                 } else {
                     self.stats.refused_for_state += 1;
                     self.answer(seq, CommandId::GENERIC_NACK, CommandStatus::INVBNDSTS);
@@ -674,7 +685,7 @@ impl<T> Session<T> {
                     _ => false,
                 };
                 if allowed {
-                    self.hand_to_app(pdu);
+                    self.hand_to_app(pdu, frame);
                 } else {
                     self.stats.refused_for_state += 1;
                     if id != CommandId::ALERT_NOTIFICATION {

@@ -156,11 +156,13 @@ fn bind_submit_respond() {
     p.bind(BindKind::Transceiver);
     let seq = p.esme.send_request(p.now, &submit(), 77).unwrap();
     p.pump();
-    let Some(Event::Request(req)) = p.smsc_events.pop() else {
+    let Some(Event::Request { pdu: req, frame }) = p.smsc_events.pop() else {
         panic!()
     };
     assert_eq!(req.sequence_number, seq);
     assert!(matches!(req.body, Body::SubmitSm(ref s) if &s.short_message[..] == b"hello"));
+    // The request's frame comes with it, exactly as the ESME sent it.
+    assert_eq!(&frame[..], &encoded(seq, submit())[..]);
     p.smsc
         .respond(seq, CommandStatus::OK, &submit_resp(b"abc"))
         .unwrap();
@@ -262,7 +264,7 @@ fn the_window_fills_and_empties() {
     let err = p.esme.send_request(p.now, &submit(), 3).unwrap_err();
     assert_eq!(err.error, SessionError::WindowFull(3));
     p.pump();
-    let Some(Event::Request(req)) = p.smsc_events.pop() else {
+    let Some(Event::Request { pdu: req, .. }) = p.smsc_events.pop() else {
         panic!()
     };
     p.smsc
@@ -377,7 +379,7 @@ fn an_unbind_from_the_peer_waits_for_the_answers_before_it() {
         .smsc_events
         .drain(..)
         .filter_map(|e| match e {
-            Event::Request(pdu) => Some(pdu.sequence_number),
+            Event::Request { pdu, .. } => Some(pdu.sequence_number),
             _ => None,
         })
         .collect();

@@ -469,7 +469,7 @@ impl Loop<'_> {
                         FailReason::MalformedResponse(e) => Error::MalformedResponse(e),
                     }));
                 }
-                Event::Request(pdu) => {
+                Event::Request { pdu, frame } => {
                     let id = pdu.command_id();
                     self.ctx.observer.incoming(id);
                     let responder = Responder::new(
@@ -478,7 +478,11 @@ impl Loop<'_> {
                         pdu.sequence_number,
                         id,
                     );
-                    let incoming = Incoming { pdu, responder };
+                    let incoming = Incoming {
+                        pdu,
+                        frame,
+                        responder,
+                    };
                     if self.overflow.is_empty() {
                         match self.ctx.incoming.try_send(incoming) {
                             Ok(()) => {}

@@ -166,6 +166,9 @@ impl Link {
 pub struct Incoming {
     /// The request.
     pub pdu: Pdu,
+    /// The request as it arrived, header included; `pdu`'s fields share its memory. To pass
+    /// the request on unchanged, send `smpp_pdu::Encoded::of_frame(&frame)` as the body.
+    pub frame: bytes::Bytes,
     /// Where the answer goes.
     pub responder: Responder,
 }

@@ -327,6 +327,15 @@ async fn receipts_wait_for_a_receiver_bind() {
     got.sort();
     ids.sort();
     assert_eq!(got, ids);
+    // The simulator counts a receipt when its task sees the answer, which may be a moment
+    // after the answer left here; its shutdown aborts tasks, so wait for the count first.
+    let counted = tokio::time::timeout(Duration::from_secs(5), async {
+        while sim.counts().receipts_delivered < 5 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(counted.is_ok(), "{:?}", sim.counts());
     tx.shutdown().await;
     rx.shutdown().await;
     let counts = sim.shutdown().await;

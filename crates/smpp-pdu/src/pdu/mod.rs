@@ -40,6 +40,8 @@ macro_rules! bodies {
             $($bvariant(Box<$bty<B>>),)*
             $($variant($ty<B>),)*
             $($evariant,)*
+            /// A body sent as the bytes it arrived in (see [`Encoded`]); never decoded.
+            Encoded(Encoded<B>),
         }
 
         impl<B> Body<B> {
@@ -49,6 +51,7 @@ macro_rules! bodies {
                     $(Body::$bvariant(_) => CommandId::$bid,)*
                     $(Body::$variant(_) => CommandId::$id,)*
                     $(Body::$evariant => CommandId::$eid,)*
+                    Body::Encoded(e) => e.command_id,
                 }
             }
         }
@@ -84,6 +87,10 @@ macro_rules! bodies {
                     $(Body::$bvariant(b) => b.write(buf),)*
                     $(Body::$variant(b) => b.write(buf),)*
                     $(Body::$evariant => Ok(()),)*
+                    Body::Encoded(e) => {
+                        buf.extend_from_slice(e.body.as_ref());
+                        Ok(())
+                    }
                 }
             }
         }
@@ -129,6 +136,34 @@ bodies! {
         CancelSmResp = CANCEL_SM_RESP;
         ReplaceSmResp = REPLACE_SM_RESP;
         CancelBroadcastSmResp = CANCEL_BROADCAST_SM_RESP;
+    }
+}
+
+/// A body kept as the bytes it arrived in, to be sent on unchanged under a new header.
+///
+/// A router that forwards a customer's submit_sm as it came sends these bytes instead of
+/// cloning the decoded fields and encoding them again (the clone, its drop and the encode
+/// were ~10 % of the router's instructions per message). Decoding never yields it; the
+/// bytes are trusted to be a valid body of `command_id`, as they are when they are the body of
+/// a frame that decoded as that command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded<B = Bytes> {
+    /// The command the bytes are the body of.
+    pub command_id: CommandId,
+    /// The body: everything after the 16-octet header, as it goes on the wire.
+    pub body: B,
+}
+
+impl<B: Storage> Encoded<B> {
+    /// The body of `frame`, a whole PDU as received (header included): the bytes after its
+    /// header, under its command_id, sharing `frame`'s memory. `None` when `frame` is shorter
+    /// than a header.
+    pub fn of_frame(frame: &B) -> Option<Self> {
+        let header = Header::parse(frame.as_ref())?;
+        Some(Encoded {
+            command_id: header.command_id,
+            body: frame.slice(HEADER_LEN..frame.as_ref().len()),
+        })
     }
 }
 
@@ -366,5 +401,36 @@ mod tests {
         );
         assert!(std::mem::size_of::<Pdu>() <= 88);
         assert!(std::mem::size_of::<Body<&[u8]>>() <= 48);
+    }
+
+    /// A received body sent on as it came is the same PDU as its fields encoded again, under
+    /// the new header.
+    #[test]
+    fn an_encoded_body_goes_out_as_the_received_one_under_a_new_header() {
+        let sm = SubmitSm {
+            service_type: Bytes::from_static(b"CMT"),
+            short_message: Bytes::from_static(b"hello"),
+            registered_delivery: crate::RegisteredDelivery(1),
+            ..SubmitSm::default()
+        };
+        let mut frame = BytesMut::new();
+        Pdu::new(41, Body::SubmitSm(Box::new(sm)))
+            .encode(&mut frame)
+            .unwrap();
+        let frame = frame.freeze();
+        let decoded = Pdu::decode(frame.clone(), &DecodeOptions::STRICT).unwrap();
+
+        let encoded = Encoded::of_frame(&frame).unwrap();
+        assert_eq!(encoded.command_id, CommandId::SUBMIT_SM);
+        assert_eq!(encoded.body, frame.slice(HEADER_LEN..));
+        let forwarded = Pdu::new(7, Body::Encoded(encoded));
+        assert_eq!(forwarded.command_id(), CommandId::SUBMIT_SM);
+        let (mut a, mut b) = (BytesMut::new(), BytesMut::new());
+        forwarded.encode(&mut a).unwrap();
+        Pdu::new(7, decoded.body).encode(&mut b).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(&a[12..16], &7u32.to_be_bytes());
+
+        assert_eq!(Encoded::of_frame(&frame.slice(..15)), None);
     }
 }

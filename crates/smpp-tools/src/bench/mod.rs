@@ -603,7 +603,7 @@ async fn worker(run: Arc<Run>, esme: Arc<Esme>) {
 
 /// Answers deliver_sm: matches receipts, counts MO.
 async fn take_deliveries(run: Arc<Run>, mut rx: mpsc::Receiver<Incoming>) {
-    while let Some(Incoming { pdu, responder }) = rx.recv().await {
+    while let Some(Incoming { pdu, responder, .. }) = rx.recv().await {
         match &pdu.body {
             Body::DeliverSm(d) => {
                 if d.esm_class.is_receipt() {

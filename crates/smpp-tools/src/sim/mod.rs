@@ -360,7 +360,7 @@ async fn handle_request(
     state: &mut ConnState,
     inc: Incoming,
 ) {
-    let Incoming { pdu, responder } = inc;
+    let Incoming { pdu, responder, .. } = inc;
     let submit = match &pdu.body {
         Body::SubmitSm(sm) => Submit {
             dests: vec![sm.dest.clone()],
