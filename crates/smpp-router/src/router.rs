@@ -37,10 +37,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use smpp_pdu::concat::Udh;
-use smpp_pdu::{
-    Body, CommandId, CommandStatus, DecodeOptions, DeliverSm, Encoded, Header, MessageIdResp, Pdu,
-    SubmitSm, Ton,
-};
+use smpp_pdu::{Body, CommandStatus, DecodeOptions, DeliverSm, MessageIdResp, Pdu, SubmitSm, Ton};
 use smpp_session::BindKind;
 use smpp_store::{Correlation, CorrelationKey, PendingEntry, QueuePolicy, Store};
 use smpp_tokio::{Connection, Incoming, Link, Throttle};
@@ -1200,12 +1197,9 @@ impl Router {
     /// Gives receipts to their queue's account: straight to a bound customer when the account
     /// has a bind that takes deliver_sm and nothing is queued before them (the order the
     /// customer sees is kept); whatever the customer did not take within [`DIRECT_WAIT`] is
-    /// appended to the queue. Each is encoded once, as a queue entry: those bytes go to the
-    /// customer, and the same bytes to the queue if it does not take them. One that cannot be
-    /// encoded is neither: it is refused to the carrier (which sends it again).
+    /// appended to the queue.
     async fn hand_over(&self, queue: &str, receipts: &[DeliverSm]) -> HandedOver {
         let mut done = vec![false; receipts.len()];
-        let entries: Vec<Option<Bytes>> = receipts.iter().map(receipt_entry).collect();
         let links = if matches!(self.store.pending_len(queue).await, Ok(0)) {
             self.links(queue)
         } else {
@@ -1214,11 +1208,10 @@ impl Router {
         if !links.is_empty() {
             // One deadline for the group (a timer per receipt was a visible cost); whatever
             // has not been answered by then is queued.
-            let mut sends: FuturesUnordered<_> = entries
+            let mut sends: FuturesUnordered<_> = receipts
                 .iter()
                 .enumerate()
-                .filter_map(|(i, e)| Some((i, Encoded::of_frame(e.as_ref()?)?)))
-                .map(|(i, e)| send_direct(&links[i % links.len()], e, i))
+                .map(|(i, r)| send_direct(&links[i % links.len()], r, i))
                 .collect();
             let deadline = tokio::time::sleep(DIRECT_WAIT);
             tokio::pin!(deadline);
@@ -1234,8 +1227,12 @@ impl Router {
         }
         let mut left = Vec::new();
         let mut which = Vec::new();
-        for (i, entry) in entries.into_iter().enumerate() {
-            if let (false, Some(p)) = (done[i], entry) {
+        for (i, r) in receipts.iter().enumerate() {
+            if done[i] {
+                continue;
+            }
+            // One that cannot be encoded is refused to the carrier (it sends it again).
+            if let Some(p) = encode_entry(Body::DeliverSm(Box::new(r.clone()))) {
                 left.push(p);
                 which.push(i);
             }
@@ -1319,7 +1316,7 @@ impl Router {
         // One that cannot be encoded is refused to the carrier (it sends it again).
         let payloads: Vec<Option<Bytes>> = which
             .iter()
-            .map(|&j| receipt_entry(receipts[j].1))
+            .map(|&j| encode_entry(Body::DeliverSm(Box::new(receipts[j].1.clone()))))
             .collect();
         let encoded: Vec<Bytes> = payloads.iter().flatten().cloned().collect();
         let slot = self.orphans(connector);
@@ -2107,8 +2104,8 @@ async fn retire(mut connector: Arc<Connector>, grace: Duration) {
 /// Sends receipt `i` straight to a customer's bind: `(i, true)` when the customer answered
 /// ESME_ROK. [`Router::hand_over`] gives up waiting after [`DIRECT_WAIT`]; if the customer
 /// answers later, the copy queued meanwhile makes a duplicate: at least once, never lost.
-async fn send_direct(link: &Link, receipt: Encoded, i: usize) -> (usize, bool) {
-    let answer = link.send(Body::Encoded(receipt)).await;
+async fn send_direct(link: &Link, receipt: &DeliverSm, i: usize) -> (usize, bool) {
+    let answer = link.send(Body::DeliverSm(Box::new(receipt.clone()))).await;
     let ok = matches!(answer, Ok(pdu) if pdu.command_status == CommandStatus::OK);
     (i, ok)
 }
@@ -2117,19 +2114,6 @@ async fn send_direct(link: &Link, receipt: Encoded, i: usize) -> (usize, bool) {
 fn encode_entry(body: Body) -> Option<Bytes> {
     let mut buf = BytesMut::with_capacity(512);
     body.encode(0, CommandStatus::OK, &mut buf).ok()?;
-    Some(buf.freeze())
-}
-
-/// [`encode_entry`] for a receipt that is only borrowed (a `Body` would need a copy of it).
-fn receipt_entry(d: &DeliverSm) -> Option<Bytes> {
-    let mut buf = BytesMut::with_capacity(512);
-    let header = Header {
-        command_length: 0,
-        command_id: CommandId::DELIVER_SM,
-        command_status: CommandStatus::OK,
-        sequence_number: 0,
-    };
-    d.encode(header, &mut buf).ok()?;
     Some(buf.freeze())
 }
 

@@ -98,15 +98,9 @@ impl<B: AsRef<[u8]>> SubmitSm<B> {
     }
 
     /// The whole PDU, header included, appended to `buf`; on error `buf` is left as it was
-    /// (`header.command_length` is ignored: it is computed here). `header.command_id` is
-    /// submit_sm or deliver_sm, the two commands with this body. For encoding a body that is
-    /// only borrowed: a [`Body`](crate::Body) would need it boxed, a copy of every field.
-    ///
-    /// # Errors
-    /// [`Error::Unencodable`] when a field cannot be represented (a C-string holding a NUL, a
-    /// short_message over 255 octets).
+    /// (`header.command_length` is ignored: it is computed here).
     #[inline(never)]
-    pub fn encode(&self, header: Header, buf: &mut BytesMut) -> Result<(), Error> {
+    pub(crate) fn encode(&self, header: Header, buf: &mut BytesMut) -> Result<(), Error> {
         self.put(Some(header), buf)
     }
 
