@@ -125,6 +125,34 @@ async fn receipts_wait_for_a_customer_that_is_away() {
     d.shutdown().await;
 }
 
+/// An account with `receipts = "always"`: a submit that asks for no receipt goes to the carrier
+/// changed, asking for one (encoded again, not forwarded as the customer's bytes); one that
+/// asks goes on as it came. Either way the carrier is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_always_wants_receipts_asks_the_carrier_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let text = config_text(dir.path(), &a, &b, "receipts = \"always\"", SPLIT);
+    let d = daemon(dir.path(), &text).await;
+    let (tx, _) = customer(&d, "demo", BindKind::Transmitter);
+    tx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    submit_n(&tx, 10, false).await;
+    submit_n(&tx, 10, true).await;
+    let asked = || a.counts().receipts_scheduled + b.counts().receipts_scheduled;
+    for _ in 0..500 {
+        if asked() >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(asked(), 20, "the carriers were asked for every receipt");
+    tx.shutdown().await;
+    d.shutdown().await;
+}
+
 /// The next receipt on `rx`, with the carrier id it names.
 async fn next_receipt(rx: &mut mpsc::Receiver<Incoming>) -> (Bytes, Incoming) {
     let inc = tokio::time::timeout(Duration::from_secs(10), rx.recv())
