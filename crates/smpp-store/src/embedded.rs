@@ -19,11 +19,13 @@
 //! commit ([`Options::commit_delay`], PostgreSQL's `commit_delay`): each fsync then serves more
 //! operations. It is the fsync and the thread wake-ups around it, not the bytes, that cost CPU
 //! and I/O operations, so this saves both for a bounded wait; a caller that waits for its
-//! answer before sending more (a full window) pays for it in rate, so it is off by default. Operations that read before they write (queue
-//! bounds, acks, expiry sweeps) run on the committer too, so they never race a concurrent write
-//! and need no locks of their own; an append's bound check reads only the in-memory queue
-//! state, which a batch updates only once it is written. A read on another task may see a write a few hundred microseconds before its fsync;
-//! that is harmless (nobody was told it was durable yet) and saves a second copy of the data.
+//! answer before sending more (a full window) pays for it in rate, so it is off by default.
+//! Operations that read before they write (queue bounds, acks, expiry sweeps) run on the
+//! committer too, so they never race a concurrent write and need no locks of their own; an
+//! append's bound check reads only the in-memory queue state, which a batch updates only once
+//! it is written. A read on another task may see a write a few hundred microseconds before its
+//! fsync; that is harmless (nobody was told it was durable yet) and saves a second copy of the
+//! data.
 //!
 //! **Young correlation records** are not written to fjall at all: a put is appended to the
 //! correlation log ([`wal`](crate::wal)), fsynced with the group, and kept in the
