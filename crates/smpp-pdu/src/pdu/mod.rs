@@ -143,9 +143,9 @@ bodies! {
 ///
 /// A router that forwards a customer's submit_sm as it came sends these bytes instead of
 /// cloning the decoded fields and encoding them again (~1.2k of its ~28k instructions per
-/// message, benches/e2e/README.md). Decoding never yields it; the
-/// bytes are trusted to be a valid body of `command_id`, as they are when they are the body of
-/// a frame that decoded as that command.
+/// message, benches/e2e/README.md). Decoding never yields it. The bytes are trusted to be a
+/// valid body of `command_id`, as they are when they are the body of a frame that decoded as
+/// that command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded<B = Bytes> {
     /// The command the bytes are the body of.
