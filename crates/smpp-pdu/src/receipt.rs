@@ -132,25 +132,20 @@ enum Key {
 }
 
 fn key_of(word: &[u8]) -> Key {
+    // By length first: most words are ruled out without comparing a byte.
     let is = |k: &[u8]| word.eq_ignore_ascii_case(k);
-    if is(b"id") {
-        Key::Id
-    } else if is(b"sub") {
-        Key::Sub
-    } else if is(b"dlvrd") {
-        Key::Dlvrd
-    } else if is(b"submit date") || is(b"submit_date") || is(b"submitdate") {
-        Key::SubmitDate
-    } else if is(b"done date") || is(b"done_date") || is(b"donedate") {
-        Key::DoneDate
-    } else if is(b"stat") {
-        Key::Stat
-    } else if is(b"err") {
-        Key::Err
-    } else if is(b"text") {
-        Key::Text
-    } else {
-        Key::Other
+    match word.len() {
+        2 if is(b"id") => Key::Id,
+        3 if is(b"sub") => Key::Sub,
+        3 if is(b"err") => Key::Err,
+        4 if is(b"stat") => Key::Stat,
+        4 if is(b"text") => Key::Text,
+        5 if is(b"dlvrd") => Key::Dlvrd,
+        8 if is(b"donedate") => Key::DoneDate,
+        9 if is(b"done date") || is(b"done_date") => Key::DoneDate,
+        10 if is(b"submitdate") => Key::SubmitDate,
+        11 if is(b"submit date") || is(b"submit_date") => Key::SubmitDate,
+        _ => Key::Other,
     }
 }
 
@@ -170,12 +165,17 @@ pub struct Field<'a> {
 #[derive(Debug, Clone)]
 pub struct Fields<'a> {
     input: &'a [u8],
-    pos: usize,
+    /// The next key (start, end, value start), found while ending the previous field's value:
+    /// each key is looked for once.
+    next: Option<(usize, usize, usize)>,
 }
 
 /// The fields of receipt text in order.
 pub fn fields(input: &[u8]) -> Fields<'_> {
-    Fields { input, pos: 0 }
+    Fields {
+        input,
+        next: next_key(input, 0),
+    }
 }
 
 /// Finds the next `key:` that starts a word at or after `from`: returns (key start, key end,
@@ -221,33 +221,38 @@ fn trim(input: &[u8], mut a: usize, mut b: usize) -> (usize, usize) {
     (a, b)
 }
 
-impl<'a> Iterator for Fields<'a> {
-    type Item = Field<'a>;
-
-    fn next(&mut self) -> Option<Field<'a>> {
-        let (k0, k1, v0) = next_key(self.input, self.pos)?;
+impl<'a> Fields<'a> {
+    /// The next field, and which key it has.
+    fn next_keyed(&mut self) -> Option<(Key, Field<'a>)> {
+        let (k0, k1, v0) = self.next.take()?;
         let key = &self.input[k0..k1];
-        let end = if key_of(key) == Key::Text {
-            self.input.len()
-        } else {
-            next_key(self.input, v0).map_or(self.input.len(), |(next, _, _)| next)
-        };
-        self.pos = end;
-        let (a, b) = if key_of(key) == Key::Text {
+        let kind = key_of(key);
+        let (a, b) = if kind == Key::Text {
             // Keep the text's own spacing; drop only line ends and NUL padding at the end.
-            let mut b = end;
+            let mut b = self.input.len();
             while b > v0 && matches!(self.input[b - 1], b'\r' | b'\n' | 0) {
                 b -= 1;
             }
             (v0, b)
         } else {
+            self.next = next_key(self.input, v0);
+            let end = self.next.map_or(self.input.len(), |(next, _, _)| next);
             trim(self.input, v0, end)
         };
-        Some(Field {
+        let field = Field {
             key,
             value: &self.input[a..b],
             span: (a, b),
-        })
+        };
+        Some((kind, field))
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Field<'a>;
+
+    fn next(&mut self) -> Option<Field<'a>> {
+        self.next_keyed().map(|(_, field)| field)
     }
 }
 
@@ -258,8 +263,9 @@ impl<'a> Receipt<'a> {
     /// [`Error::ReceiptMissingId`] when there is no `id:` field.
     pub fn parse(input: &'a [u8]) -> Result<Receipt<'a>, Error> {
         let mut r = Receipt::default();
-        for f in fields(input) {
-            let slot = match key_of(f.key) {
+        let mut fields = fields(input);
+        while let Some((key, f)) = fields.next_keyed() {
+            let slot = match key {
                 Key::Id => &mut r.id,
                 Key::Sub => &mut r.sub,
                 Key::Dlvrd => &mut r.dlvrd,
@@ -396,8 +402,9 @@ pub fn format(f: &ReceiptFields<'_>, out: &mut impl BufMut) {
 /// # Errors
 /// [`Error::ReceiptMissingId`] when there is no `id:` field.
 pub fn rewrite_id(text: &[u8], new_id: &[u8], out: &mut impl BufMut) -> Result<(), Error> {
-    let f = fields(text)
-        .find(|f| key_of(f.key) == Key::Id && !f.value.is_empty())
+    let mut fields = fields(text);
+    let f = std::iter::from_fn(|| fields.next_keyed())
+        .find_map(|(key, f)| (key == Key::Id && !f.value.is_empty()).then_some(f))
         .ok_or(Error::ReceiptMissingId)?;
     out.put_slice(&text[..f.span.0]);
     out.put_slice(new_id);

@@ -35,7 +35,7 @@ use smpp_pdu::concat::{self, Method};
 use smpp_pdu::receipt::Receipt;
 use smpp_pdu::text::Alphabet;
 use smpp_pdu::{
-    Address, Body, CommandStatus, EsmClass, MessageIdResp, MessageState, Npi, Pdu,
+    Address, Body, CommandStatus, DataCoding, EsmClass, MessageIdResp, MessageState, Npi, Pdu,
     RegisteredDelivery, SubmitSm, Ton,
 };
 use smpp_tokio::{Backoff, Error, Esme, EsmeConfig, Incoming, Observer};
@@ -238,6 +238,19 @@ struct Run {
     pacer: Option<Pacer>,
     stats: Mutex<Stats>,
     tracker: Mutex<Tracker>,
+    messages: Messages,
+}
+
+/// Makes each message's submit_sm bodies. What every message shares is worked out once: the
+/// source address, and the text as sent when it fits one message (a concatenated text's
+/// parts carry a reference that changes from message to message, so it is split for each).
+/// Splitting the text for every message was the bench's largest cost per message.
+struct Messages {
+    kind: MessageKind,
+    dest: DestRange,
+    registered: RegisteredDelivery,
+    source: Address,
+    single: Option<(DataCoding, Bytes)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -355,6 +368,7 @@ pub async fn run_until(
             latency: tracker::histogram(),
         }),
         tracker: Mutex::new(Tracker::new(config.max_tracked)),
+        messages: Messages::new(&config),
         config,
     });
 
@@ -447,6 +461,81 @@ pub async fn run_until(
 }
 
 /// The submit_sm bodies of message `idx` (several for a long message).
+impl Messages {
+    fn new(config: &BenchConfig) -> Self {
+        let single = parts(&config.message, 0).ok().and_then(|mut s| {
+            let part = s.parts.pop()?;
+            let alone = s.parts.is_empty() && !part.udhi && part.sar.is_none();
+            alone.then(|| (s.data_coding, Bytes::from(part.short_message)))
+        });
+        Messages {
+            kind: config.message.clone(),
+            dest: config.dest,
+            registered: if config.registered_delivery {
+                RegisteredDelivery::FINAL
+            } else {
+                RegisteredDelivery::NONE
+            },
+            source: source_address(&config.source),
+            single,
+        }
+    }
+
+    /// The bodies of message `idx`: one, or a concatenated message's parts.
+    fn bodies(&self, idx: u64) -> Vec<Body> {
+        let range = self.dest;
+        let dest = Address::new(
+            Ton(1),
+            Npi(1),
+            Bytes::from(fastrand::u64(range.lo..=range.hi).to_string()),
+        );
+        let submit = |data_coding, esm_class, short_message| SubmitSm {
+            source: self.source.clone(),
+            dest: dest.clone(),
+            esm_class,
+            registered_delivery: self.registered,
+            data_coding,
+            short_message,
+            ..Default::default()
+        };
+        if let Some((data_coding, text)) = &self.single {
+            let sm = submit(*data_coding, EsmClass(0), text.clone());
+            return vec![Body::SubmitSm(Box::new(sm))];
+        }
+        let Ok(split) = parts(&self.kind, idx) else {
+            return Vec::new();
+        };
+        split
+            .parts
+            .into_iter()
+            .map(|p| {
+                let esm_class = if p.udhi {
+                    EsmClass(0).with_udh()
+                } else {
+                    EsmClass(0)
+                };
+                let mut sm = submit(split.data_coding, esm_class, Bytes::from(p.short_message));
+                if let Some(sar) = p.sar {
+                    let mut t = smpp_pdu::TlvsBuilder::new();
+                    t.sar(sar.reference, sar.total, sar.seqnum);
+                    sm.tlvs = t.build();
+                }
+                Body::SubmitSm(Box::new(sm))
+            })
+            .collect()
+    }
+}
+
+/// The source address: alphanumeric (TON 5) when it holds a letter, else international.
+fn source_address(source: &str) -> Address {
+    let alpha = source.bytes().any(|b| b.is_ascii_alphabetic());
+    Address::new(
+        if alpha { Ton(5) } else { Ton(1) },
+        if alpha { Npi(0) } else { Npi(1) },
+        Bytes::from(source.to_owned()),
+    )
+}
+
 fn parts(kind: &MessageKind, idx: u64) -> Result<concat::Split, smpp_pdu::Error> {
     let reference = Method::Udh8((idx % 256) as u8);
     match kind {
@@ -470,51 +559,6 @@ impl Run {
             return None;
         }
         Some(idx)
-    }
-
-    fn bodies(&self, idx: u64) -> Vec<Body> {
-        let Ok(split) = parts(&self.config.message, idx) else {
-            return Vec::new();
-        };
-        let range = self.config.dest;
-        let dest = fastrand::u64(range.lo..=range.hi).to_string();
-        let alpha = self.config.source.bytes().any(|b| b.is_ascii_alphabetic());
-        let source = Address::new(
-            if alpha { Ton(5) } else { Ton(1) },
-            if alpha { Npi(0) } else { Npi(1) },
-            Bytes::from(self.config.source.clone()),
-        );
-        let dest = Address::new(Ton(1), Npi(1), Bytes::from(dest));
-        let registered = if self.config.registered_delivery {
-            RegisteredDelivery::FINAL
-        } else {
-            RegisteredDelivery::NONE
-        };
-        split
-            .parts
-            .into_iter()
-            .map(|p| {
-                let mut sm = SubmitSm {
-                    source: source.clone(),
-                    dest: dest.clone(),
-                    esm_class: if p.udhi {
-                        EsmClass(0).with_udh()
-                    } else {
-                        EsmClass(0)
-                    },
-                    registered_delivery: registered,
-                    data_coding: split.data_coding,
-                    short_message: Bytes::from(p.short_message),
-                    ..Default::default()
-                };
-                if let Some(sar) = p.sar {
-                    let mut t = smpp_pdu::TlvsBuilder::new();
-                    t.sar(sar.reference, sar.total, sar.seqnum);
-                    sm.tlvs = t.build();
-                }
-                Body::SubmitSm(Box::new(sm))
-            })
-            .collect()
     }
 
     fn record(&self, result: Result<Pdu, Error>, at: Instant) {
@@ -571,7 +615,7 @@ fn status_name(s: CommandStatus) -> String {
 async fn worker(run: Arc<Run>, esme: Arc<Esme>) {
     let link = esme.link().clone();
     while let Some(idx) = run.next_message() {
-        for body in run.bodies(idx) {
+        for body in run.messages.bodies(idx) {
             if let Some(p) = &run.pacer {
                 p.wait().await;
             }
@@ -676,5 +720,89 @@ async fn progress(run: Arc<Run>, started: Instant) {
             run.mo.load(Ordering::Relaxed),
         );
         let _ = err.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smpp_pdu::concat::Udh;
+
+    fn submits(m: &Messages, idx: u64) -> Vec<SubmitSm> {
+        m.bodies(idx)
+            .into_iter()
+            .map(|b| match b {
+                Body::SubmitSm(sm) => *sm,
+                other => panic!("not a submit_sm: {other:?}"),
+            })
+            .collect()
+    }
+
+    fn text_of(sm: &SubmitSm) -> String {
+        let mut data = &sm.short_message[..];
+        if sm.esm_class.has_udh() {
+            data = Udh::parse(data).expect("a valid UDH").1;
+        }
+        let mut text = String::new();
+        smpp_pdu::text::decode(data, sm.data_coding, &mut text);
+        text
+    }
+
+    #[test]
+    fn a_short_text_is_made_once_and_sent_whole() {
+        let config = BenchConfig {
+            message: MessageKind::Text("héllo from the bench".to_owned()),
+            registered_delivery: true,
+            dest: DestRange { lo: 100, hi: 199 },
+            ..BenchConfig::new("127.0.0.1:1", "id", "pw")
+        };
+        let m = Messages::new(&config);
+        assert!(m.single.is_some());
+        for idx in [0, 1, 300] {
+            let sms = submits(&m, idx);
+            assert_eq!(sms.len(), 1);
+            let sm = &sms[0];
+            assert_eq!(text_of(sm), "héllo from the bench");
+            assert!(!sm.esm_class.has_udh());
+            assert_eq!(sm.registered_delivery, RegisteredDelivery::FINAL);
+            assert_eq!(&sm.source.addr[..], b"BENCH");
+            assert_eq!(sm.source.ton, Ton(5));
+            let dest: u64 = std::str::from_utf8(&sm.dest.addr).unwrap().parse().unwrap();
+            assert!((100..=199).contains(&dest));
+        }
+        let ucs2 = Messages::new(&BenchConfig {
+            message: MessageKind::Ucs2,
+            ..config
+        });
+        let sms = submits(&ucs2, 7);
+        assert_eq!(sms.len(), 1);
+        assert_eq!(text_of(&sms[0]), UCS2_TEXT);
+        assert_eq!(sms[0].data_coding.alphabet(), Alphabet::Ucs2);
+    }
+
+    #[test]
+    fn a_long_text_is_split_with_a_reference_per_message() {
+        for kind in [MessageKind::Long, MessageKind::Text("Привет! ".repeat(20))] {
+            let config = BenchConfig {
+                message: kind.clone(),
+                source: "4479".to_owned(),
+                ..BenchConfig::new("127.0.0.1:1", "id", "pw")
+            };
+            let m = Messages::new(&config);
+            assert!(m.single.is_none(), "{kind:?}");
+            let reference = |idx| {
+                let sms = submits(&m, idx);
+                assert!(sms.len() > 1, "{kind:?}");
+                let refs: Vec<u16> = sms
+                    .iter()
+                    .map(|sm| Udh::parse(&sm.short_message).unwrap().0.concat.unwrap().0)
+                    .collect();
+                assert!(refs.iter().all(|r| *r == refs[0]), "{kind:?}: {refs:?}");
+                assert_eq!(sms[0].source.ton, Ton(1));
+                assert_eq!(sms[0].registered_delivery, RegisteredDelivery::NONE);
+                refs[0]
+            };
+            assert_ne!(reference(1), reference(2), "{kind:?}");
+        }
     }
 }

@@ -11,6 +11,12 @@ use clap::Parser;
 use smpp_tools::bench::{run_until, BenchConfig, DestRange, MessageKind, TlsOptions};
 use smpp_tools::parse_duration;
 
+// mimalloc, as smpp-router uses: with glibc's malloc, allocation was a tenth of this tool's
+// instructions per message, CPU that the benchmark's three processes share
+// (benches/e2e/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Load generator: S transceiver sessions with W requests outstanding each, N messages or D
 /// seconds, paced or flat out; latency percentiles and receipt matching at the end.
 #[derive(Debug, Parser)]

@@ -10,6 +10,12 @@ use clap::Parser;
 use smpp_tools::parse_duration;
 use smpp_tools::sim::{tls_acceptor, Account, DlrMix, IdFormat, MsRange, Sim, SimConfig, Status};
 
+// mimalloc, as smpp-router uses: with glibc's malloc, allocation was a fifth of this tool's
+// instructions per message, CPU that the benchmark's three processes share
+// (benches/e2e/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A simulated carrier SMSC: binds, carrier-like message ids, delivery receipts with a delay
 /// and an outcome mix, MO messages, and fault modes.
 #[derive(Debug, Parser)]

@@ -485,7 +485,7 @@ async fn handle_request(
 fn send_receipts(
     shared: &Shared,
     system_id: &Bytes,
-    id: &str,
+    id: &[u8],
     submit: &Submit<'_>,
 ) -> Option<oneshot::Receiver<()>> {
     let cfg = &shared.config;
@@ -557,7 +557,7 @@ fn send_receipts(
             let n = shared.counts.receipts_stray.fetch_add(1, Ordering::Relaxed);
             let stray = format!("STRAY{n:011}");
             if let Some(body) = receipt_body(
-                &stray,
+                stray.as_bytes(),
                 dest,
                 &submit.source,
                 state,
@@ -597,7 +597,7 @@ fn snippet(submit: &Submit<'_>) -> Vec<u8> {
 
 /// A delivery receipt: Appendix B text plus the receipted_message_id and message_state TLVs.
 fn receipt_body(
-    id: &str,
+    id: &[u8],
     phone: &Address,
     sender: &Address,
     state: MessageState,
@@ -611,11 +611,11 @@ fn receipt_body(
     let mut text = BytesMut::with_capacity(160);
     receipt::format(
         &ReceiptFields {
-            id: id.as_bytes(),
+            id,
             sub: 1,
             dlvrd: u16::from(delivered),
-            submit_date: submit_date.as_bytes(),
-            done_date: done_date.as_bytes(),
+            submit_date: &submit_date,
+            done_date: &done_date,
             state,
             err: if delivered { 0 } else { 1 },
             text: snippet,
@@ -623,7 +623,7 @@ fn receipt_body(
         &mut text,
     );
     let mut tlvs = TlvsBuilder::new();
-    tlvs.receipted_message_id(id.as_bytes()).ok()?;
+    tlvs.receipted_message_id(id).ok()?;
     tlvs.message_state(state);
     Some(Body::DeliverSm(Box::new(SubmitSm {
         source: phone.clone(),
