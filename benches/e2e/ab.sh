@@ -12,7 +12,9 @@
 # saturation, where CPU per message moves with the rate the noisy machine allowed.
 #
 # The bench and simulator come from $CARGO_TARGET_DIR/release (run.sh --no-build), the same for
-# every run, so only the router differs. CPU ticks are 1/100 s, for the whole leg.
+# every run, so only the router differs. A BINARY that is a directory holds all three
+# (smpp-router, smpp-sim, smpp-bench), to compare builds of the tools as well. CPU ticks are
+# 1/100 s, for the whole leg, the router's only.
 set -euo pipefail
 pairs=3
 count=100000
@@ -31,8 +33,15 @@ trap 'rm -rf "$tmp"' EXIT
 for ((p = 1; p <= pairs; p++)); do
     for spec in "$@"; do
         label=${spec%%=*} bin=${spec#*=}
-        rm -rf "$tmp/out" "$tmp/m"
-        ROUTER_REAL=$bin MEASURE_OUT=$tmp/m ROUTER_BIN=$here/measure.py \
+        rm -rf "$tmp/out" "$tmp/m" "$tmp/target"
+        target=${CARGO_TARGET_DIR:-}
+        if [[ -d $bin ]]; then
+            # run.sh takes the tools from $CARGO_TARGET_DIR/release.
+            mkdir -p "$tmp/target/release"
+            for t in smpp-sim smpp-bench; do ln -s "$(cd "$bin" && pwd)/$t" "$tmp/target/release/$t"; done
+            target=$tmp/target bin=$bin/smpp-router
+        fi
+        CARGO_TARGET_DIR=$target ROUTER_REAL=$bin MEASURE_OUT=$tmp/m ROUTER_BIN=$here/measure.py \
             "$here/run.sh" --count "$count" "${rate_args[@]}" --no-build --out "$tmp/out" >/dev/null 2>"$tmp/err" || true
         r=$tmp/out/router.json d=$tmp/out/direct.json
         if [[ ! -s $r ]]; then
