@@ -17,6 +17,9 @@ build=1
 leg_timeout=${E2E_LEG_TIMEOUT:-600}     # seconds one bench run may take, receipts included
 build_timeout=${E2E_BUILD_TIMEOUT:-1800} # seconds the release build may take
 receipt_wait=${E2E_RECEIPT_WAIT:-60}     # seconds the bench waits for the last receipts
+# Runtime threads of smpp-sim and smpp-bench: one each, so that on a small machine the tools'
+# threads do not outnumber the router's in the scheduler (README.md). Empty: the tools' default.
+tool_workers=${E2E_TOOL_WORKERS-1}
 
 usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
@@ -114,7 +117,8 @@ start_sim() {
     # --duration bounds its life even if this script is killed with SIGKILL.
     # E2E_SIM_ARGS: more smpp-sim flags for both legs (e.g. "--stray-dlr-share 0.01").
     # shellcheck disable=SC2086
-    "$sim_bin" --listen 127.0.0.1:0 --json --duration "$((leg_timeout + 120))s" ${E2E_SIM_ARGS:-} \
+    "$sim_bin" --listen 127.0.0.1:0 --json --duration "$((leg_timeout + 120))s" \
+        ${tool_workers:+--workers "$tool_workers"} ${E2E_SIM_ARGS:-} \
         >"$work/$name-sim.json" 2>"$work/$name-sim.err" &
     sim_pid=$!
     pids+=("$sim_pid")
@@ -160,7 +164,7 @@ run_bench() {
     timeout --signal=INT --kill-after=15 "$leg_timeout" \
         "$bench_bin" --connect "$addr" --system-id "$id" --password "$pw" \
         --sessions "$sessions" --window "$window" --count "$count" \
-        ${rate:+--rate "$rate"} --registered-delivery --receipt-wait "$receipt_wait" --json \
+        ${rate:+--rate "$rate"} ${tool_workers:+--workers "$tool_workers"} --registered-delivery --receipt-wait "$receipt_wait" --json \
         >"$work/$name.json" 2>"$work/$name.err" &
     pid=$!
     pids+=("$pid")
@@ -240,7 +244,7 @@ status_text() {
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || true)
 echo "End-to-end benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (${cpu:-unknown CPU}), load average $load at start, commit $(git describe --always --dirty 2>/dev/null || echo '?')"
 echo
-echo "$count messages, $sessions sessions × window $window, receipts on (smpp-sim defaults: receipts after 10–100 ms)"
+echo "$count messages, $sessions sessions × window $window, receipts on (smpp-sim defaults: receipts after 10–100 ms), tool threads: ${tool_workers:-one per CPU}"
 echo
 echo "| | direct (bench → sim) | router (bench → router → sim) | router/direct |"
 echo "|---|---:|---:|---:|"

@@ -33,6 +33,28 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v * scale).map_err(|e| format!("{s:?}: {e}"))
 }
 
+/// The runtime for a tool's `--workers`: `None`, one thread per CPU (tokio's default); 1,
+/// tokio's single-threaded scheduler on the calling thread; more, that many worker threads.
+///
+/// On a machine the tool shares with what it measures, fewer threads leave more of it to the
+/// system under test: the scheduler shares CPU time out by thread, so each of a tool's threads
+/// competes with the router's one on equal terms (benches/e2e/README.md).
+///
+/// # Errors
+/// When the runtime cannot start (no threads, no epoll).
+pub fn runtime(workers: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n.max(1));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -46,5 +68,16 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn runtimes_by_workers() {
+        use tokio::runtime::RuntimeFlavor;
+        let flavor = |w| runtime(w).unwrap().handle().runtime_flavor();
+        assert_eq!(flavor(Some(1)), RuntimeFlavor::CurrentThread);
+        assert_eq!(flavor(Some(3)), RuntimeFlavor::MultiThread);
+        assert_eq!(flavor(None), RuntimeFlavor::MultiThread);
+        let threads = runtime(Some(3)).unwrap().metrics().num_workers();
+        assert_eq!(threads, 3);
     }
 }

@@ -89,6 +89,9 @@ struct Args {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Runtime threads: 1 runs everything on one thread (default: one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
 }
 
 impl Args {
@@ -124,10 +127,10 @@ impl Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let json = args.json;
+    let (json, workers) = (args.json, args.workers);
     let config = args.config();
     let receipts = config.registered_delivery;
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match smpp_tools::runtime(workers.map(usize::from)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("smpp-bench: cannot start the runtime: {e}");

@@ -89,6 +89,9 @@ struct Args {
     /// Print the counts as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Runtime threads: 1 runs everything on one thread (default: one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
 }
 
 impl Args {
@@ -123,7 +126,7 @@ impl Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let (json, duration) = (args.json, args.duration);
+    let (json, duration, workers) = (args.json, args.duration, args.workers);
     let config = match args.config() {
         Ok(c) => c,
         Err(e) => {
@@ -131,7 +134,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match smpp_tools::runtime(workers.map(usize::from)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("smpp-sim: cannot start the runtime: {e}");
