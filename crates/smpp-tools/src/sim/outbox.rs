@@ -11,10 +11,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use smpp_pdu::{Body, CommandStatus};
 use smpp_tokio::{BoundInfo, Error, Link};
 use tokio::sync::{oneshot, watch, Notify};
-use tokio::task::JoinSet;
 
 use super::counts::Counters;
 
@@ -156,7 +156,16 @@ impl Outboxes {
         outbox.receivers.fetch_add(1, Ordering::SeqCst);
         // Wake a pump for what waited while nobody was bound.
         outbox.notify.notify_one();
-        let mut inflight: JoinSet<(Result<smpp_pdu::Pdu, Error>, Outgoing)> = JoinSet::new();
+        // The sends in flight, polled here rather than spawned: a task per receipt was the
+        // largest cost of the simulator's receipt path.
+        let send = |item: Outgoing| {
+            let link = &link;
+            async move {
+                let r = link.send(item.body.clone()).await;
+                (r, item)
+            }
+        };
+        let mut inflight = FuturesUnordered::new();
         // Stop when the connection closes, or when asked to drain before it is closed (so
         // that no deliver_sm is outstanding when the unbind goes out).
         let closed = async move {
@@ -170,26 +179,18 @@ impl Outboxes {
             tokio::select! {
                 biased;
                 () = &mut closed => break,
-                Some(done) = inflight.join_next(), if !inflight.is_empty() => {
-                    if let Ok((result, item)) = done {
-                        self.settle(&outbox, result, item);
-                    }
+                Some((result, item)) = inflight.next(), if !inflight.is_empty() => {
+                    self.settle(&outbox, result, item);
                 }
                 item = outbox.pop(), if inflight.len() < window.max(1) => {
-                    let link = link.clone();
-                    inflight.spawn(async move {
-                        let r = link.send(item.body.clone()).await;
-                        (r, item)
-                    });
+                    inflight.push(send(item));
                 }
             }
         }
         outbox.receivers.fetch_sub(1, Ordering::SeqCst);
         // What was in flight ends now: answered, or failed with the connection and put back.
-        while let Some(done) = inflight.join_next().await {
-            if let Ok((result, item)) = done {
-                self.settle(&outbox, result, item);
-            }
+        while let Some((result, item)) = inflight.next().await {
+            self.settle(&outbox, result, item);
         }
         // Another pump of this system_id may take what came back.
         outbox.notify.notify_one();
