@@ -282,10 +282,8 @@ impl Connector {
             };
             let link = self.shards[shard].tx.link();
             let request = submit.body();
-            let Ok(result) = tokio::time::timeout_at(deadline, link.send(request)).await else {
-                return Err(SubmitError::Timeout);
-            };
-            match result {
+            // The bind's connection keeps the deadline with its own timer.
+            match link.send_until(request, deadline).await {
                 Ok(pdu) => return Ok(pdu),
                 Err(
                     smpp_tokio::Error::ConnectionLost(_)

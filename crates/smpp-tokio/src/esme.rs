@@ -158,7 +158,7 @@ impl Esme {
             supervise(
                 config,
                 commands,
-                link.commands.clone(),
+                link.clone(),
                 incoming,
                 bound_tx,
                 observer,
@@ -264,7 +264,7 @@ impl Esme {
 async fn supervise(
     config: EsmeConfig,
     mut commands: mpsc::UnboundedReceiver<Command>,
-    commands_tx: mpsc::UnboundedSender<Command>,
+    link: Link,
     incoming: mpsc::Sender<Incoming>,
     bound: watch::Sender<Option<BoundInfo>>,
     observer: Arc<dyn Observer>,
@@ -293,7 +293,8 @@ async fn supervise(
                 }
                 let ctx = Ctx {
                     commands: &mut commands,
-                    commands_tx: commands_tx.clone(),
+                    commands_tx: link.commands.clone(),
+                    held: link.held.clone(),
                     incoming: incoming.clone(),
                     options: &config.driver,
                     observer: observer.clone(),

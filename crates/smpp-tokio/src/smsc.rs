@@ -169,6 +169,7 @@ async fn serve_one(
     let ctx = Ctx {
         commands,
         commands_tx: link.commands.clone(),
+        held: link.held.clone(),
         incoming,
         options: &config.driver,
         observer,

@@ -416,6 +416,111 @@ async fn a_silent_peer_fills_the_window_and_times_out() {
 }
 
 #[tokio::test]
+async fn a_request_deadline_ends_every_wait_before_the_response_timeout() {
+    let addr = smsc(Behaviour {
+        silent: true,
+        ..Default::default()
+    })
+    .await;
+    let mut cfg = esme_config(&addr);
+    cfg.session.window = 2;
+    cfg.session.response_timeout = Duration::from_secs(60);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(NoObserver));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let link = esme.link().clone();
+    let soon = |ms| tokio::time::Instant::now() + Duration::from_millis(ms);
+    // Waiting for a response: the deadline, not the 60 s response timeout, ends it.
+    let started = tokio::time::Instant::now();
+    let (a, b) = tokio::join!(
+        link.send_until(submit(1, false), soon(300)),
+        link.send_until(submit(2, false), soon(200)),
+    );
+    assert!(matches!(a, Err(Error::Timeout)), "{a:?}");
+    assert!(matches!(b, Err(Error::Timeout)), "{b:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(30),
+        "{waited:?}"
+    );
+    // Their window slots are free again; fill them with requests that have no deadline.
+    let held: Vec<_> = (3..5)
+        .map(|i| link.try_send(submit(i, false)).unwrap())
+        .collect();
+    assert!(matches!(link.try_send(submit(9, false)), Err(Error::Full)));
+    // Waiting for room in a full window: the deadline ends that wait too.
+    let started = tokio::time::Instant::now();
+    let r = link.send_until(submit(5, false), soon(200)).await;
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200) && waited < Duration::from_secs(30),
+        "{waited:?}"
+    );
+    drop(held);
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_deadline_ends_its_wait_for_a_pause_after_throttling() {
+    let addr = smsc(Behaviour {
+        throttle_first: Arc::new(AtomicU32::new(1)),
+        ..Default::default()
+    })
+    .await;
+    let counts = Arc::new(Counts::default());
+    let mut cfg = esme_config(&addr);
+    cfg.driver.throttle_pause = Duration::from_secs(60);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(Watch(counts.clone())));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let link = esme.link().clone();
+    // A request without a deadline is throttled: nothing is sent for the next 60 s.
+    let first = link.try_send(submit(0, false)).unwrap();
+    let waiting = std::time::Instant::now() + Duration::from_secs(5);
+    while counts.throttled.load(Ordering::SeqCst) == 0 {
+        assert!(std::time::Instant::now() < waiting, "never throttled");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // One with a deadline waits behind the pause, unsent; its deadline ends the wait.
+    let started = tokio::time::Instant::now();
+    let r = link
+        .send_until(submit(1, false), started + Duration::from_millis(300))
+        .await;
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(30),
+        "{waited:?}"
+    );
+    drop(first);
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_deadline_ends_its_wait_for_tps_room() {
+    let addr = smsc(Behaviour::default()).await;
+    let mut cfg = esme_config(&addr);
+    // One request a second: the second waits about a second for its turn.
+    cfg.driver.tps = Some(1);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(NoObserver));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let link = esme.link().clone();
+    let first = link.send(submit(0, false)).await.unwrap();
+    assert_eq!(first.command_status, CommandStatus::OK);
+    // Taken by the connection at once, it waits there, unsent; its deadline ends the wait.
+    let started = tokio::time::Instant::now();
+    let r = link
+        .send_until(submit(1, false), started + Duration::from_millis(200))
+        .await;
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200) && waited < Duration::from_millis(800),
+        "{waited:?}"
+    );
+    esme.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_closed_connection_fails_every_outstanding_request_promptly() {
     // A raw server that binds, swallows submits and closes after three.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
