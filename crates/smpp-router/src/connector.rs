@@ -282,8 +282,10 @@ impl Connector {
             };
             let link = self.shards[shard].tx.link();
             let request = submit.body();
-            // The bind's connection keeps the deadline with its own timer.
-            match link.send_until(request, deadline).await {
+            let Ok(result) = tokio::time::timeout_at(deadline, link.send(request)).await else {
+                return Err(SubmitError::Timeout);
+            };
+            match result {
                 Ok(pdu) => return Ok(pdu),
                 Err(
                     smpp_tokio::Error::ConnectionLost(_)

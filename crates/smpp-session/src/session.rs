@@ -465,7 +465,7 @@ impl<T> Session<T> {
         token: T,
     ) -> Result<u32, Rejected<T>> {
         match self.encode_request(body) {
-            Ok(seq) => Ok(self.track(now, seq, token, now + self.config.response_timeout)),
+            Ok(seq) => Ok(self.track(now, seq, token)),
             Err(error) => Err(Rejected { error, token }),
         }
     }
@@ -487,33 +487,8 @@ impl<T> Session<T> {
         B: AsRef<[u8]>,
         F: FnOnce(&T) -> &Body<B>,
     {
-        self.send_request_until(now, None, token, body_of)
-    }
-
-    /// As [`Session::send_request_in`], with a deadline of the request's own: it fails with
-    /// [`FailReason::Timeout`] at `until` or after the response timeout, whichever comes
-    /// first. A caller that has promised its own client an answer by some time needs no timer
-    /// of its own for the wait.
-    ///
-    /// # Errors
-    /// As [`Session::send_request`].
-    pub fn send_request_until<B, F>(
-        &mut self,
-        now: Instant,
-        until: Option<Instant>,
-        token: T,
-        body_of: F,
-    ) -> Result<u32, Rejected<T>>
-    where
-        B: AsRef<[u8]>,
-        F: FnOnce(&T) -> &Body<B>,
-    {
         match self.encode_request(body_of(&token)) {
-            Ok(seq) => {
-                let deadline = now + self.config.response_timeout;
-                let deadline = until.map_or(deadline, |u| u.min(deadline));
-                Ok(self.track(now, seq, token, deadline))
-            }
+            Ok(seq) => Ok(self.track(now, seq, token)),
             Err(error) => Err(Rejected { error, token }),
         }
     }
@@ -539,11 +514,11 @@ impl<T> Session<T> {
         Ok(seq)
     }
 
-    /// Puts an encoded application request in the window, to fail at `deadline`.
-    fn track(&mut self, now: Instant, seq: u32, token: T, deadline: Instant) -> u32 {
+    /// Puts an encoded application request in the window.
+    fn track(&mut self, now: Instant, seq: u32, token: T) -> u32 {
         self.window.insert(
             seq,
-            deadline,
+            now + self.config.response_timeout,
             Entry {
                 owner: Owner::App(token),
                 sent_at: now,

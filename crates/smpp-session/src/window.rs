@@ -1,12 +1,9 @@
 //! The window: requests sent and not yet answered, each with its deadline.
 //!
-//! Requests get the same response timeout, unless one brings an earlier deadline of its own
-//! (a router's promise to its client), so deadlines arrive almost in send order and a
-//! `VecDeque` of (deadline, sequence), kept sorted, is the whole timer structure (as
-//! quinn-proto keeps its timers): a deadline is put in place by looking back from the end,
-//! which is one comparison when it is the latest, as nearly all are. Answered requests leave
-//! a stale deque entry behind; the deque is compacted when stale entries outnumber live ones,
-//! so its length stays within twice the window.
+//! Every request gets the same response timeout, so deadlines arrive in send order and a
+//! `VecDeque` of (deadline, sequence) is the whole timer structure (as quinn-proto keeps its
+//! timers). Answered requests leave a stale deque entry behind; the deque is compacted when
+//! stale entries outnumber live ones, so its length stays within twice the window.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -77,22 +74,7 @@ impl<T> Window<T> {
 
     pub(crate) fn insert(&mut self, seq: u32, deadline: Instant, entry: Entry<T>) {
         self.entries.insert(seq, entry);
-        if self
-            .deadlines
-            .back()
-            .is_none_or(|&(last, _)| last <= deadline)
-        {
-            self.deadlines.push_back((deadline, seq));
-            return;
-        }
-        let later = self
-            .deadlines
-            .iter()
-            .rev()
-            .take_while(|&&(d, _)| d > deadline)
-            .count();
-        self.deadlines
-            .insert(self.deadlines.len() - later, (deadline, seq));
+        self.deadlines.push_back((deadline, seq));
     }
 
     pub(crate) fn remove(&mut self, seq: u32) -> Option<Entry<T>> {
@@ -173,22 +155,5 @@ mod tests {
         assert_eq!(seq, 1);
         assert_eq!(w.len(), 0);
         assert_eq!(w.next_deadline(), None);
-    }
-
-    #[test]
-    fn an_earlier_deadline_expires_first_whenever_it_was_sent() {
-        let t0 = Instant::now();
-        let s = Duration::from_secs;
-        let mut w = Window::with_capacity(10);
-        w.insert(1, t0 + s(10), entry(t0));
-        w.insert(2, t0 + s(10), entry(t0));
-        w.insert(3, t0 + s(4), entry(t0));
-        w.insert(4, t0 + s(12), entry(t0));
-        w.insert(5, t0 + s(4), entry(t0));
-        assert_eq!(w.next_deadline(), Some(t0 + s(4)));
-        let order: Vec<u32> =
-            std::iter::from_fn(|| w.pop_expired(t0 + s(60)).map(|(q, _)| q)).collect();
-        // Equal deadlines keep their send order.
-        assert_eq!(order, [3, 5, 1, 2, 4]);
     }
 }

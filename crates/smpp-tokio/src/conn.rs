@@ -11,7 +11,6 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -99,8 +98,6 @@ pub(crate) struct BindChecks {
 pub(crate) struct Ctx<'a> {
     pub(crate) commands: &'a mut mpsc::UnboundedReceiver<Command>,
     pub(crate) commands_tx: mpsc::UnboundedSender<Command>,
-    /// The link's flag: set while the loop takes no requests (see `Link::send_until`).
-    pub(crate) held: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) incoming: mpsc::Sender<Incoming>,
     pub(crate) options: &'a DriverOptions,
     pub(crate) observer: Arc<dyn Observer>,
@@ -132,7 +129,6 @@ where
         reason: CloseReason::Local,
         bound_once: false,
         just_took_command: false,
-        held: true,
         checking: None,
         connection: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         ctx,
@@ -177,16 +173,11 @@ where
         let can_take = s.staged.is_none()
             && s.retry.is_empty()
             && matches!(session.state(), State::Bound(_) | State::Unbinding);
-        if s.held == can_take {
-            s.held = !can_take;
-            s.ctx.held.store(s.held, Ordering::Relaxed);
-        }
         let wake = [
             session.poll_timeout().map(Instant::from_std),
             s.tps_wake,
             s.paused_until,
             s.stalled_since.map(|t| t + s.ctx.options.write_timeout),
-            s.unsent_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -262,7 +253,6 @@ where
             }
         }
     }
-    s.ctx.held.store(true, Ordering::Relaxed);
     // A check still waiting for a permit is not worth its hash any more.
     if let Some((_, check)) = s.checking.take() {
         check.abort();
@@ -344,8 +334,6 @@ struct Loop<'a> {
     bound_once: bool,
     /// The last step took an application command (an answer, usually).
     just_took_command: bool,
-    /// What the link's `held` flag says.
-    held: bool,
     /// A bind being authenticated on the blocking pool: its sequence number and the check.
     checking: Option<(u32, tokio::task::JoinHandle<Option<BindCheck>>)>,
     /// This connection's number, stamped on the answers to its inbound requests.
@@ -408,9 +396,6 @@ impl Loop<'_> {
                 session.respond_status(sequence, request, status);
             }
             Command::Unbind => session.unbind(now.into_std()),
-            Command::Send(p) if p.until.is_some_and(|u| u <= now.into_std()) => {
-                p.reply.send(Err(Error::Timeout));
-            }
             Command::Send(p) => {
                 if self.paused_until.is_some_and(|t| now < t) {
                     self.wait(p);
@@ -430,9 +415,8 @@ impl Loop<'_> {
                     return false;
                 }
                 let id = p.reply.body().command_id();
-                let until = p.until;
                 // Encoded from inside the token: the body stays in its cell for a resend.
-                match session.send_request_until(now.into_std(), until, p, |p| p.reply.body()) {
+                match session.send_request_in(now.into_std(), p, |p| p.reply.body()) {
                     Ok(_) => self.ctx.observer.request_sent(id, session.in_flight()),
                     Err(Rejected { error, token }) => {
                         token.reply.send(Err(error.into()));
@@ -602,18 +586,6 @@ impl Loop<'_> {
         } else {
             self.staged = Some(p);
         }
-    }
-
-    /// The earliest deadline of a request taken but not sent yet (waiting for TPS room or
-    /// the end of a pause): the timer wakes the loop then, and the next pump answers it
-    /// [`Error::Timeout`] instead of sending it.
-    fn unsent_deadline(&self) -> Option<Instant> {
-        self.staged
-            .iter()
-            .chain(&self.retry)
-            .filter_map(|p| p.until)
-            .min()
-            .map(Instant::from_std)
     }
 
     /// Requests taken from the application but never sent end with the close reason.

@@ -158,7 +158,7 @@ impl Esme {
             supervise(
                 config,
                 commands,
-                link.clone(),
+                link.commands.clone(),
                 incoming,
                 bound_tx,
                 observer,
@@ -264,7 +264,7 @@ impl Esme {
 async fn supervise(
     config: EsmeConfig,
     mut commands: mpsc::UnboundedReceiver<Command>,
-    link: Link,
+    commands_tx: mpsc::UnboundedSender<Command>,
     incoming: mpsc::Sender<Incoming>,
     bound: watch::Sender<Option<BoundInfo>>,
     observer: Arc<dyn Observer>,
@@ -293,8 +293,7 @@ async fn supervise(
                 }
                 let ctx = Ctx {
                     commands: &mut commands,
-                    commands_tx: link.commands.clone(),
-                    held: link.held.clone(),
+                    commands_tx: commands_tx.clone(),
                     incoming: incoming.clone(),
                     options: &config.driver,
                     observer: observer.clone(),

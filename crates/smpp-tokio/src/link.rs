@@ -17,11 +17,10 @@
 //! small (smpp-pdu boxes the large bodies).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use smpp_pdu::{Body, CommandId, CommandStatus, Pdu};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::call::{call, Reply, Response};
 use crate::Error;
@@ -35,8 +34,6 @@ pub(crate) struct Pending {
     /// Slots it takes against a TPS limit (parts of a concatenated message).
     pub(crate) parts: u32,
     pub(crate) throttle_retries: u32,
-    /// The caller's deadline, if it has one before the response timeout.
-    pub(crate) until: Option<std::time::Instant>,
     pub(crate) _permit: OwnedSemaphorePermit,
 }
 
@@ -65,10 +62,6 @@ pub(crate) enum Command {
 pub struct Link {
     pub(crate) commands: mpsc::UnboundedSender<Command>,
     pub(crate) window: Arc<Semaphore>,
-    /// Set by the connection task while it takes no requests from `commands` (one waits for
-    /// TPS room or the end of a pause, or the connection is not bound): a request handed
-    /// over then cannot have its deadline kept by the connection, so it keeps it itself.
-    pub(crate) held: Arc<AtomicBool>,
 }
 
 impl Link {
@@ -79,7 +72,6 @@ impl Link {
             Link {
                 commands: tx,
                 window: Arc::new(Semaphore::new(window.max(1))),
-                held: Arc::new(AtomicBool::new(true)),
             },
             rx,
         )
@@ -111,44 +103,15 @@ impl Link {
                 .acquire_owned()
                 .await
                 .map_err(|_| Error::Stopped)?;
-            self.dispatch(reply, response, parts, None, permit)?.await
-        }
-    }
-
-    /// As [`Link::send`], answering [`Error::Timeout`] by `until` at the latest, whether the
-    /// request is still waiting for room in the window, waiting to be sent (a TPS limit, a
-    /// pause after `ESME_RTHROTTLED`) or waiting for its response. The connection keeps the
-    /// deadline with its one timer, so a request that finds room and a connection taking
-    /// requests makes no timer of its own (a timer per request was ~3 % of a router's CPU).
-    ///
-    /// One case is kept late: a request handed over just as the connection stops taking
-    /// requests (an `ESME_RTHROTTLED` answer to an earlier one starts a pause) waits in the
-    /// command queue, and is answered when the pause ends, at most `throttle_pause` after
-    /// its deadline.
-    pub fn send_until(
-        &self,
-        body: Body,
-        until: tokio::time::Instant,
-    ) -> impl Future<Output = Result<Pdu, Error>> + Send + '_ {
-        let (reply, response) = call(body);
-        async move {
-            let permit = match self.window.clone().try_acquire_owned() {
-                Ok(p) => p,
-                Err(TryAcquireError::Closed) => return Err(Error::Stopped),
-                Err(TryAcquireError::NoPermits) => {
-                    let room = self.window.clone().acquire_owned();
-                    match tokio::time::timeout_at(until, room).await {
-                        Ok(Ok(p)) => p,
-                        Ok(Err(_)) => return Err(Error::Stopped),
-                        Err(_) => return Err(Error::Timeout),
-                    }
-                }
+            let pending = Pending {
+                reply,
+                parts,
+                throttle_retries: 0,
+                _permit: permit,
             };
-            let response = self.dispatch(reply, response, 1, Some(until.into_std()), permit)?;
-            if self.held.load(Ordering::Relaxed) {
-                let answer = tokio::time::timeout_at(until, response).await;
-                return answer.unwrap_or(Err(Error::Timeout));
-            }
+            self.commands
+                .send(Command::Send(pending))
+                .map_err(|_| Error::Stopped)?;
             response.await
         }
     }
@@ -164,7 +127,7 @@ impl Link {
             .try_acquire_owned()
             .map_err(|_| Error::Full)?;
         let (reply, response) = call(body);
-        self.dispatch(reply, response, 1, None, permit)
+        self.dispatch(reply, response, 1, permit)
     }
 
     fn dispatch(
@@ -172,14 +135,12 @@ impl Link {
         reply: Reply,
         response: Response,
         parts: u32,
-        until: Option<std::time::Instant>,
         permit: OwnedSemaphorePermit,
     ) -> Result<Response, Error> {
         let pending = Pending {
             reply,
             parts,
             throttle_retries: 0,
-            until,
             _permit: permit,
         };
         self.commands

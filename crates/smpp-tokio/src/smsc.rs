@@ -169,7 +169,6 @@ async fn serve_one(
     let ctx = Ctx {
         commands,
         commands_tx: link.commands.clone(),
-        held: link.held.clone(),
         incoming,
         options: &config.driver,
         observer,
