@@ -224,7 +224,7 @@ where
                 }
             }
             Step::Command(Some(c)) => {
-                s.take_command(&mut session, c, now);
+                s.take_command(&mut session, c, now, false);
                 s.just_took_command = true;
             }
             Step::Command(None) => session.unbind(now.into_std()),
@@ -352,24 +352,31 @@ impl Loop<'_> {
             return;
         }
         loop {
-            let next = if let Some(p) = self.retry.pop_front() {
-                Command::Send(p)
+            let (next, from_retry) = if let Some(p) = self.retry.pop_front() {
+                (Command::Send(p), true)
             } else if let Some(p) = self.staged.take() {
-                Command::Send(p)
+                (Command::Send(p), false)
             } else {
                 match self.ctx.commands.try_recv() {
-                    Ok(c) => c,
+                    Ok(c) => (c, false),
                     Err(_) => return,
                 }
             };
-            if !self.take_command(session, next, now) {
+            if !self.take_command(session, next, now, from_retry) {
                 return;
             }
         }
     }
 
     /// Applies one command; false when it had to wait (staged) and pumping should stop.
-    fn take_command(&mut self, session: &mut Session<Pending>, c: Command, now: Instant) -> bool {
+    /// `from_retry`: a throttled request being sent again (see [`Loop::wait`]).
+    fn take_command(
+        &mut self,
+        session: &mut Session<Pending>,
+        c: Command,
+        now: Instant,
+        from_retry: bool,
+    ) -> bool {
         match c {
             // An answer to a request of an earlier connection of this link (the ESME has
             // reconnected since) must not go out here: its sequence number could match one of
@@ -398,20 +405,20 @@ impl Loop<'_> {
             Command::Unbind => session.unbind(now.into_std()),
             Command::Send(p) => {
                 if self.paused_until.is_some_and(|t| now < t) {
-                    self.wait(p);
+                    self.wait(p, from_retry);
                     return false;
                 }
                 self.paused_until = None;
                 if let Some(tps) = &mut self.tps {
                     if let Err(at) = tps.try_acquire(now.into_std(), p.parts) {
                         self.tps_wake = Some(Instant::from_std(at));
-                        self.wait(p);
+                        self.wait(p, from_retry);
                         return false;
                     }
                     self.tps_wake = None;
                 }
                 if !session.has_window_room() {
-                    self.wait(p);
+                    self.wait(p, from_retry);
                     return false;
                 }
                 let id = p.reply.body().command_id();
@@ -577,11 +584,13 @@ impl Loop<'_> {
         }
     }
 
-    /// Holds a request that cannot go yet. Only one is staged; a request popped from `retry`
-    /// while another is staged is older than it and goes back to the front of `retry`, which
-    /// is sent first — so nothing is dropped and the order holds.
-    fn wait(&mut self, p: Pending) {
-        if self.staged.is_some() {
+    /// Holds a request that cannot go yet. A throttled one goes back to the front of `retry`,
+    /// which is sent first: were it staged, the throttled requests behind it would go before
+    /// it once the pause ends. Anything else is staged (only one is: nothing more is taken
+    /// while it waits) and goes after `retry`. So nothing is dropped and the order holds:
+    /// throttled requests in the order they were first sent, then the rest.
+    fn wait(&mut self, p: Pending, from_retry: bool) {
+        if from_retry || self.staged.is_some() {
             self.retry.push_front(p);
         } else {
             self.staged = Some(p);

@@ -25,6 +25,8 @@ struct Behaviour {
     silent: bool,
     /// Unbind the ESME after this many submits on a connection (0: never).
     unbind_after: usize,
+    /// The destinations of the submits answered OK, in the order they came.
+    accepted: Arc<std::sync::Mutex<Vec<Bytes>>>,
 }
 
 #[derive(Default)]
@@ -115,6 +117,7 @@ async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
                     inc.responder.respond_status(CommandStatus::THROTTLED).await;
                     continue;
                 }
+                b.accepted.lock().unwrap().push(sm.dest.addr.clone());
                 let id = Bytes::from(format!("m{n}"));
                 let wants = sm.registered_delivery.wants_receipt();
                 let dest = sm.dest.clone();
@@ -354,6 +357,41 @@ async fn throttled_requests_pause_and_retry() {
         assert_eq!(r.command_status, CommandStatus::OK);
     }
     assert_eq!(counts.throttled.load(Ordering::SeqCst), 3);
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttled_requests_are_sent_again_in_their_original_order() {
+    let behaviour = Behaviour {
+        throttle_first: Arc::new(AtomicU32::new(3)),
+        ..Default::default()
+    };
+    let accepted = behaviour.accepted.clone();
+    let addr = smsc(behaviour).await;
+    let mut cfg = esme_config(&addr);
+    cfg.driver.throttle_pause = Duration::from_millis(200);
+    // Keepalives every 10 ms wake the connection during the pause: each wake-up tries the
+    // throttled requests again and finds the pause still on.
+    cfg.session.enquire_link_interval = Duration::from_millis(10);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(NoObserver));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let link = esme.link().clone();
+    // Five in a row: the first three are throttled, the last two go through at once.
+    let pending: Vec<_> = (0..5)
+        .map(|i| link.try_send(submit(i, false)).unwrap())
+        .collect();
+    for p in pending {
+        assert_eq!(p.await.unwrap().command_status, CommandStatus::OK);
+    }
+    let order: Vec<u32> = accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| std::str::from_utf8(&d[4..]).unwrap().parse().unwrap())
+        .collect();
+    // The throttled three come back after the pause in the order they were first sent (the
+    // parts of a long message must not be swapped).
+    assert_eq!(order, [3, 4, 0, 1, 2]);
     esme.shutdown().await;
 }
 
