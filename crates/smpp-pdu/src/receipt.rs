@@ -501,6 +501,33 @@ mod tests {
         "[0-9A-Fa-f]{1,40}".prop_map(String::into_bytes)
     }
 
+    /// Receipt fields read the plain way, for the tests: each key found from the end of the
+    /// previous field, each field ending where the next key starts.
+    fn fields_model(input: &[u8]) -> Vec<Field<'_>> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while let Some((k0, k1, v0)) = next_key(input, pos) {
+            let key = &input[k0..k1];
+            let (a, b) = if key.eq_ignore_ascii_case(b"text") {
+                let mut b = input.len();
+                while b > v0 && matches!(input[b - 1], b'\r' | b'\n' | 0) {
+                    b -= 1;
+                }
+                pos = input.len();
+                (v0, b)
+            } else {
+                pos = next_key(input, v0).map_or(input.len(), |(next, _, _)| next);
+                trim(input, v0, pos)
+            };
+            out.push(Field {
+                key,
+                value: &input[a..b],
+                span: (a, b),
+            });
+        }
+        out
+    }
+
     proptest! {
         #[test]
         fn format_then_parse(id in id(), sub in 0u16..1000, dlvrd in 0u16..1000, err in 0u16..1000,
@@ -535,9 +562,38 @@ mod tests {
         }
 
         #[test]
+        fn fields_of_receipt_like_text_keep_their_spans(
+            tokens in proptest::collection::vec(proptest::sample::select(&[
+                "id", "ID", "sub", "dlvrd", "submit", "done", "date", "Date", "_", "stat", "err",
+                "text", ":", " ", "  ", "x", "07", "\r\n", "\0",
+            ][..]), 0..40)
+        ) {
+            let data = tokens.concat().into_bytes();
+            let mut end = 0;
+            for f in fields(&data) {
+                prop_assert_eq!(f.value, &data[f.span.0..f.span.1]);
+                prop_assert!(f.span.0 >= end && f.span.0 <= f.span.1);
+                end = f.span.1;
+            }
+            // The same fields as the plain reading: look for each key from the end of the last.
+            prop_assert_eq!(fields(&data).collect::<Vec<_>>(), fields_model(&data));
+            if let Ok(r) = Receipt::parse(&data) {
+                let first = |k: &[u8]| fields_model(&data).into_iter().find(|f| f.key.eq_ignore_ascii_case(k)).map(|f| f.value);
+                prop_assert_eq!(r.id, first(b"id"));
+                prop_assert_eq!(r.stat, first(b"stat"));
+            }
+        }
+
+        #[test]
         fn parsing_anything_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = Receipt::parse(&data);
-            let _ = fields(&data).count();
+            // Every field's value is the text at its span, and the spans follow each other.
+            let mut end = 0;
+            for f in fields(&data) {
+                prop_assert_eq!(f.value, &data[f.span.0..f.span.1]);
+                prop_assert!(f.span.0 >= end && f.span.0 <= f.span.1);
+                end = f.span.1;
+            }
             let _ = ReceiptDate::parse(&data);
             let _ = rewrite_id(&data, b"x", &mut Vec::new());
         }
