@@ -13,8 +13,9 @@
 #
 # The bench and simulator come from $CARGO_TARGET_DIR/release (run.sh --no-build), the same for
 # every run, so only the router differs. A BINARY that is a directory holds all three
-# (smpp-router, smpp-sim, smpp-bench), to compare builds of the tools as well. CPU ticks are
-# 1/100 s, for the whole leg, the router's only.
+# (smpp-router, smpp-sim, smpp-bench), to compare builds of the tools as well; tools older than
+# 8a6ab82 have no --workers, so compare them with E2E_TOOL_WORKERS= (every label then runs its
+# tools on their default threads). CPU ticks are 1/100 s, for the whole leg, the router's only.
 set -euo pipefail
 pairs=3
 count=100000

@@ -173,10 +173,13 @@ where
         let can_take = s.staged.is_none()
             && s.retry.is_empty()
             && matches!(session.state(), State::Bound(_) | State::Unbinding);
+        // A TPS or pause time that has passed gates nothing any more (the pump at the top of
+        // this turn went past it, or stopped at the other gate, whose time is still to come):
+        // waiting for it would wake the loop at once, every turn, until something is sent.
         let wake = [
             session.poll_timeout().map(Instant::from_std),
-            s.tps_wake,
-            s.paused_until,
+            s.tps_wake.filter(|&t| t > now),
+            s.paused_until.filter(|&t| t > now),
             s.stalled_since.map(|t| t + s.ctx.options.write_timeout),
         ]
         .into_iter()
@@ -368,8 +371,9 @@ impl Loop<'_> {
         }
     }
 
-    /// Applies one command; false when it had to wait (staged) and pumping should stop.
-    /// `from_retry`: a throttled request being sent again (see [`Loop::wait`]).
+    /// Applies one command; false when it had to wait (staged, or back in `retry`) and
+    /// pumping should stop. `from_retry`: a throttled request being sent again (see
+    /// [`Loop::wait`]).
     fn take_command(
         &mut self,
         session: &mut Session<Pending>,
@@ -588,7 +592,8 @@ impl Loop<'_> {
     /// which is sent first: were it staged, the throttled requests behind it would go before
     /// it once the pause ends. Anything else is staged (only one is: nothing more is taken
     /// while it waits) and goes after `retry`. So nothing is dropped and the order holds:
-    /// throttled requests in the order they were first sent, then the rest.
+    /// throttled requests in the order their ESME_RTHROTTLED answers came (the order they
+    /// were sent, from a peer that answers in order), then the rest.
     fn wait(&mut self, p: Pending, from_retry: bool) {
         if from_retry || self.staged.is_some() {
             self.retry.push_front(p);

@@ -381,7 +381,11 @@ async fn throttled_requests_are_sent_again_in_their_original_order() {
         .map(|i| link.try_send(submit(i, false)).unwrap())
         .collect();
     for p in pending {
-        assert_eq!(p.await.unwrap().command_status, CommandStatus::OK);
+        let answer = tokio::time::timeout(Duration::from_secs(10), p).await;
+        assert_eq!(
+            answer.expect("answered").unwrap().command_status,
+            CommandStatus::OK
+        );
     }
     let order: Vec<u32> = accepted
         .lock()
@@ -392,6 +396,62 @@ async fn throttled_requests_are_sent_again_in_their_original_order() {
     // The throttled three come back after the pause in the order they were first sent (the
     // parts of a long message must not be swapped).
     assert_eq!(order, [3, 4, 0, 1, 2]);
+    esme.shutdown().await;
+}
+
+/// CPU time of the calling thread so far, in clock ticks (Linux).
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[tokio::test]
+async fn a_pause_after_throttling_under_a_tps_limit_does_not_spin() {
+    let addr = smsc(Behaviour {
+        throttle_first: Arc::new(AtomicU32::new(1)),
+        ..Default::default()
+    })
+    .await;
+    let counts = Arc::new(Counts::default());
+    let mut cfg = esme_config(&addr);
+    cfg.driver.tps = Some(10);
+    cfg.driver.throttle_pause = Duration::from_secs(1);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(Watch(counts.clone())));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let link = esme.link().clone();
+    // The first goes out and is throttled; the second waits for TPS room (100 ms), which comes
+    // during the one-second pause.
+    let pending: Vec<_> = (0..2)
+        .map(|i| link.try_send(submit(i, false)).unwrap())
+        .collect();
+    let waiting = std::time::Instant::now() + Duration::from_secs(5);
+    while counts.throttled.load(Ordering::SeqCst) == 0 {
+        assert!(std::time::Instant::now() < waiting, "never throttled");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The connection runs on this test's thread: waiting out the pause costs it next to no CPU
+    // (a loop woken over and over by the TPS time that has passed would spend all of it).
+    let before = thread_cpu_ticks();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let spent = thread_cpu_ticks() - before;
+    assert!(
+        spent < 20,
+        "{spent} ticks of CPU while the connection waited"
+    );
+    for p in pending {
+        let answer = tokio::time::timeout(Duration::from_secs(10), p).await;
+        assert_eq!(
+            answer.expect("answered").unwrap().command_status,
+            CommandStatus::OK
+        );
+    }
     esme.shutdown().await;
 }
 

@@ -33,8 +33,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v * scale).map_err(|e| format!("{s:?}: {e}"))
 }
 
-/// The runtime for a tool's `--workers`: `None`, one thread per CPU (tokio's default); 1,
-/// tokio's single-threaded scheduler on the calling thread; more, that many worker threads.
+/// The runtime for a tool's `--workers`: `None`, tokio's default (one worker per CPU, or
+/// `TOKIO_WORKER_THREADS`); 1, tokio's single-threaded scheduler on the calling thread; more,
+/// that many worker threads. Blocking work (bind checks) has tokio's blocking pool either way.
 ///
 /// On a machine the tool shares with what it measures, fewer threads leave more of it to the
 /// system under test: the scheduler shares CPU time out by thread, so each of a tool's threads
@@ -47,7 +48,7 @@ pub fn runtime(workers: Option<usize>) -> std::io::Result<tokio::runtime::Runtim
         Some(1) => tokio::runtime::Builder::new_current_thread(),
         Some(n) => {
             let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n.max(1));
+            b.worker_threads(n);
             b
         }
         None => tokio::runtime::Builder::new_multi_thread(),

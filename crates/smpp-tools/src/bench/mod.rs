@@ -460,7 +460,6 @@ pub async fn run_until(
     })
 }
 
-/// The submit_sm bodies of message `idx` (several for a long message).
 impl Messages {
     fn new(config: &BenchConfig) -> Self {
         let single = parts(&config.message, 0).ok().and_then(|mut s| {
@@ -536,6 +535,8 @@ fn source_address(source: &str) -> Address {
     )
 }
 
+/// The text of message `idx` split for sending (several parts for a long message, with a
+/// reference that changes from message to message).
 fn parts(kind: &MessageKind, idx: u64) -> Result<concat::Split, smpp_pdu::Error> {
     let reference = Method::Udh8((idx % 256) as u8);
     match kind {

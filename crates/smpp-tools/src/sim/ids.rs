@@ -53,6 +53,7 @@ impl IdGen {
 
 /// Appends `v` in `width` decimal digits, with leading zeros (`v` must fit).
 fn push_decimal(out: &mut Vec<u8>, v: u64, width: u32) {
+    debug_assert!(v < 10u64.pow(width), "{v} has more than {width} digits");
     out.extend(
         (0..width)
             .rev()
