@@ -8,6 +8,14 @@
 //! Backpressure: reading stops while the write backlog is over its high-water mark or the
 //! application is not taking inbound requests, so a peer that reads nothing cannot grow our
 //! memory; a write that makes no progress for `write_timeout` closes the connection.
+//!
+//! Answers never wait behind requests. A request that cannot go yet (a TPS limit, a pause after
+//! ESME_RTHROTTLED) holds back the requests behind it, but the loop goes on taking commands:
+//! an answer to the peer (a deliver_sm_resp for a receipt) goes out at once. Before, the loop
+//! stopped taking commands while a request waited, and under a bind TPS limit an answer waited
+//! for every request queued before it, window ÷ TPS seconds at worst, long enough for the
+//! peer to time its deliver_sm out. The queue of waiting requests is bounded by the window:
+//! each holds a window permit.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -120,7 +128,7 @@ where
     let mut loop_state = Loop {
         rbuf: BytesMut::with_capacity(READ_CHUNK),
         retry: VecDeque::new(),
-        staged: None,
+        waiting: VecDeque::new(),
         paused_until: None,
         tps: ctx.options.tps.map(|r| Throttle::new(r, 1)),
         tps_wake: None,
@@ -170,9 +178,9 @@ where
             s.stalled_since = Some(now);
         }
         let can_read = session.pending_transmit().len() < HIGH_WATER && s.overflow.is_empty();
-        let can_take = s.staged.is_none()
-            && s.retry.is_empty()
-            && matches!(session.state(), State::Bound(_) | State::Unbinding);
+        // Commands are taken even while requests wait (for TPS room, a pause, the window):
+        // answers do not wait behind them (module docs).
+        let can_take = matches!(session.state(), State::Bound(_) | State::Unbinding);
         // A TPS or pause time that has passed gates nothing any more (the pump at the top of
         // this turn went past it, or stopped at the other gate, whose time is still to come):
         // waiting for it would wake the loop at once, every turn, until something is sent.
@@ -227,7 +235,7 @@ where
                 }
             }
             Step::Command(Some(c)) => {
-                s.take_command(&mut session, c, now, false);
+                s.take(&mut session, c, now);
                 s.just_took_command = true;
             }
             Step::Command(None) => session.unbind(now.into_std()),
@@ -325,8 +333,9 @@ struct Loop<'a> {
     rbuf: BytesMut,
     /// Throttled requests to resend, oldest first, before anything new.
     retry: VecDeque<Pending>,
-    /// A request waiting for TPS room or a pause to end.
-    staged: Option<Pending>,
+    /// Requests and unbinds taken from the application that wait, in order, behind a request
+    /// that cannot go yet (TPS room, a pause, the window): the first is that request.
+    waiting: VecDeque<Command>,
     paused_until: Option<Instant>,
     tps: Option<Throttle>,
     tps_wake: Option<Instant>,
@@ -357,8 +366,8 @@ impl Loop<'_> {
         loop {
             let (next, from_retry) = if let Some(p) = self.retry.pop_front() {
                 (Command::Send(p), true)
-            } else if let Some(p) = self.staged.take() {
-                (Command::Send(p), false)
+            } else if let Some(c) = self.waiting.pop_front() {
+                (c, false)
             } else {
                 match self.ctx.commands.try_recv() {
                     Ok(c) => (c, false),
@@ -366,13 +375,33 @@ impl Loop<'_> {
                 }
             };
             if !self.take_command(session, next, now, from_retry) {
-                return;
+                break;
+            }
+        }
+        // A request has to wait: what else the application sent goes on being taken, answers
+        // at once, requests and unbinds behind the waiting ones.
+        while let Ok(c) = self.ctx.commands.try_recv() {
+            self.take(session, c, now);
+        }
+    }
+
+    /// Takes one command from the application: a request or an unbind joins the queue when
+    /// requests wait, so the order holds; anything else (answers) is applied at once.
+    fn take(&mut self, session: &mut Session<Pending>, c: Command, now: Instant) {
+        match c {
+            c @ (Command::Send(_) | Command::Unbind)
+                if !self.retry.is_empty() || !self.waiting.is_empty() =>
+            {
+                self.waiting.push_back(c);
+            }
+            c => {
+                self.take_command(session, c, now, false);
             }
         }
     }
 
-    /// Applies one command; false when it had to wait (staged, or back in `retry`) and
-    /// pumping should stop. `from_retry`: a throttled request being sent again (see
+    /// Applies one command; false when it had to wait (back at the front of `waiting` or
+    /// `retry`) and pumping should stop. `from_retry`: a throttled request being sent again (see
     /// [`Loop::wait`]).
     fn take_command(
         &mut self,
@@ -588,23 +617,26 @@ impl Loop<'_> {
         }
     }
 
-    /// Holds a request that cannot go yet. A throttled one goes back to the front of `retry`,
-    /// which is sent first: were it staged, the throttled requests behind it would go before
-    /// it once the pause ends. Anything else is staged (only one is: nothing more is taken
-    /// while it waits) and goes after `retry`. So nothing is dropped and the order holds:
-    /// throttled requests in the order their ESME_RTHROTTLED answers came (the order they
-    /// were sent, from a peer that answers in order), then the rest.
+    /// Holds a request that cannot go yet at the front of the queue it came from: a throttled
+    /// one in `retry`, which is sent first; anything else in `waiting`, which goes after
+    /// `retry`. So nothing is dropped and the order holds: throttled requests in the order
+    /// their ESME_RTHROTTLED answers came (the order they were sent, from a peer that answers
+    /// in order), then the rest in the order the application sent them.
     fn wait(&mut self, p: Pending, from_retry: bool) {
-        if from_retry || self.staged.is_some() {
+        if from_retry {
             self.retry.push_front(p);
         } else {
-            self.staged = Some(p);
+            self.waiting.push_front(Command::Send(p));
         }
     }
 
     /// Requests taken from the application but never sent end with the close reason.
     fn fail_unsent(&mut self, reason: CloseReason) {
-        for p in self.retry.drain(..).chain(self.staged.take()) {
+        let waiting = self.waiting.drain(..).filter_map(|c| match c {
+            Command::Send(p) => Some(p),
+            _ => None,
+        });
+        for p in self.retry.drain(..).chain(waiting) {
             p.reply.send(Err(Error::ConnectionLost(reason)));
         }
     }

@@ -27,6 +27,8 @@ struct Behaviour {
     unbind_after: usize,
     /// The destinations of the submits answered OK, in the order they came.
     accepted: Arc<std::sync::Mutex<Vec<Bytes>>>,
+    /// How long each receipt (deliver_sm) took to be answered.
+    receipt_answered_in: Arc<std::sync::Mutex<Vec<Duration>>>,
 }
 
 #[derive(Default)]
@@ -132,6 +134,7 @@ async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
                     .await;
                 if wants {
                     let link = conn.link.clone();
+                    let answered_in = b.receipt_answered_in.clone();
                     tokio::spawn(async move {
                         let text = format!("id:{} sub:001 dlvrd:001 submit date:2301011200 done date:2301011201 stat:DELIVRD err:000 text:", String::from_utf8_lossy(&id));
                         let receipt = Body::DeliverSm(Box::new(SubmitSm {
@@ -140,7 +143,10 @@ async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
                             short_message: Bytes::from(text),
                             ..Default::default()
                         }));
-                        let _ = link.send(receipt).await;
+                        let sent = std::time::Instant::now();
+                        if link.send(receipt).await.is_ok() {
+                            answered_in.lock().unwrap().push(sent.elapsed());
+                        }
                     });
                 }
             }
@@ -396,6 +402,51 @@ async fn throttled_requests_are_sent_again_in_their_original_order() {
     // The throttled three come back after the pause in the order they were first sent (the
     // parts of a long message must not be swapped).
     assert_eq!(order, [3, 4, 0, 1, 2]);
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn answers_do_not_wait_behind_requests_held_by_a_tps_limit() {
+    let behaviour = Behaviour::default();
+    let answered_in = behaviour.receipt_answered_in.clone();
+    let addr = smsc(behaviour).await;
+    let mut cfg = esme_config(&addr);
+    // One request a second: the four after the first wait about four seconds in all.
+    cfg.driver.tps = Some(1);
+    let (esme, mut deliveries) = Esme::start(cfg, Arc::new(NoObserver));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let link = esme.link().clone();
+    let pending: Vec<_> = (0..5)
+        .map(|i| link.try_send(submit(i, i == 0)).unwrap())
+        .collect();
+    // The first one's receipt comes while the other four wait; it is answered at once.
+    let receipt = tokio::time::timeout(Duration::from_secs(10), deliveries.recv())
+        .await
+        .expect("a receipt")
+        .expect("the link is up");
+    receipt.responder.respond_status(CommandStatus::OK).await;
+    let waiting = std::time::Instant::now() + Duration::from_secs(10);
+    let took = loop {
+        if let Some(d) = answered_in.lock().unwrap().first() {
+            break *d;
+        }
+        assert!(
+            std::time::Instant::now() < waiting,
+            "the receipt was never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(
+        took < Duration::from_millis(1500),
+        "the answer waited {took:?}"
+    );
+    for p in pending {
+        let answer = tokio::time::timeout(Duration::from_secs(10), p).await;
+        assert_eq!(
+            answer.expect("answered").unwrap().command_status,
+            CommandStatus::OK
+        );
+    }
     esme.shutdown().await;
 }
 
