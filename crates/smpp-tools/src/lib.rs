@@ -33,9 +33,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v * scale).map_err(|e| format!("{s:?}: {e}"))
 }
 
-/// The runtime for a tool's `--workers`: `None`, tokio's default (one worker per CPU, or
-/// `TOKIO_WORKER_THREADS`); 1, tokio's single-threaded scheduler on the calling thread; more,
-/// that many worker threads. Blocking work (bind checks) has tokio's blocking pool either way.
+/// The runtime for a tool's `--workers`: `None` (or 0), tokio's default (one worker per CPU,
+/// or `TOKIO_WORKER_THREADS`); 1, tokio's single-threaded scheduler on the calling thread;
+/// more, that many worker threads. Blocking work (bind checks) has tokio's blocking pool either way.
 ///
 /// On a machine the tool shares with what it measures, fewer threads leave more of it to the
 /// system under test: the scheduler shares CPU time out by thread, so each of a tool's threads
@@ -45,13 +45,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// When the runtime cannot start (no threads, no epoll).
 pub fn runtime(workers: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = match workers {
+        Some(0) | None => tokio::runtime::Builder::new_multi_thread(),
         Some(1) => tokio::runtime::Builder::new_current_thread(),
         Some(n) => {
             let mut b = tokio::runtime::Builder::new_multi_thread();
             b.worker_threads(n);
             b
         }
-        None => tokio::runtime::Builder::new_multi_thread(),
     };
     builder.enable_all().build()
 }
@@ -78,6 +78,7 @@ mod tests {
         assert_eq!(flavor(Some(1)), RuntimeFlavor::CurrentThread);
         assert_eq!(flavor(Some(3)), RuntimeFlavor::MultiThread);
         assert_eq!(flavor(None), RuntimeFlavor::MultiThread);
+        assert_eq!(flavor(Some(0)), RuntimeFlavor::MultiThread);
         let threads = runtime(Some(3)).unwrap().metrics().num_workers();
         assert_eq!(threads, 3);
     }
