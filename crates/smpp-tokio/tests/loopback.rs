@@ -366,6 +366,17 @@ async fn throttled_requests_pause_and_retry() {
     esme.shutdown().await;
 }
 
+/// Waits for each answer (10 s at most) and checks that it is ESME_ROK.
+async fn all_answered_ok(
+    pending: Vec<impl std::future::Future<Output = Result<smpp_pdu::Pdu, Error>>>,
+) {
+    for p in pending {
+        let answer = tokio::time::timeout(Duration::from_secs(10), p).await;
+        let pdu = answer.expect("answered").unwrap();
+        assert_eq!(pdu.command_status, CommandStatus::OK);
+    }
+}
+
 #[tokio::test]
 async fn throttled_requests_are_sent_again_in_their_original_order() {
     let behaviour = Behaviour {
@@ -386,13 +397,7 @@ async fn throttled_requests_are_sent_again_in_their_original_order() {
     let pending: Vec<_> = (0..5)
         .map(|i| link.try_send(submit(i, false)).unwrap())
         .collect();
-    for p in pending {
-        let answer = tokio::time::timeout(Duration::from_secs(10), p).await;
-        assert_eq!(
-            answer.expect("answered").unwrap().command_status,
-            CommandStatus::OK
-        );
-    }
+    all_answered_ok(pending).await;
     let order: Vec<u32> = accepted
         .lock()
         .unwrap()
@@ -440,13 +445,7 @@ async fn answers_do_not_wait_behind_requests_held_by_a_tps_limit() {
         took < Duration::from_millis(1500),
         "the answer waited {took:?}"
     );
-    for p in pending {
-        let answer = tokio::time::timeout(Duration::from_secs(10), p).await;
-        assert_eq!(
-            answer.expect("answered").unwrap().command_status,
-            CommandStatus::OK
-        );
-    }
+    all_answered_ok(pending).await;
     esme.shutdown().await;
 }
 
@@ -496,13 +495,7 @@ async fn a_pause_after_throttling_under_a_tps_limit_does_not_spin() {
         spent < 20,
         "{spent} ticks of CPU while the connection waited"
     );
-    for p in pending {
-        let answer = tokio::time::timeout(Duration::from_secs(10), p).await;
-        assert_eq!(
-            answer.expect("answered").unwrap().command_status,
-            CommandStatus::OK
-        );
-    }
+    all_answered_ok(pending).await;
     esme.shutdown().await;
 }
 

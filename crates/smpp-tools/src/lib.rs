@@ -35,7 +35,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The runtime for a tool's `--workers`: `None` (or 0), tokio's default (one worker per CPU,
 /// or `TOKIO_WORKER_THREADS`); 1, tokio's single-threaded scheduler on the calling thread;
-/// more, that many worker threads. Blocking work (bind checks) has tokio's blocking pool either way.
+/// more, that many worker threads. Blocking work (bind checks) has tokio's blocking pool
+/// either way.
 ///
 /// On a machine the tool shares with what it measures, fewer threads leave more of it to the
 /// system under test: the scheduler shares CPU time out by thread, so each of a tool's threads
