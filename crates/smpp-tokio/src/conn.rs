@@ -128,6 +128,7 @@ where
     let mut loop_state = Loop {
         rbuf: BytesMut::with_capacity(READ_CHUNK),
         retry: VecDeque::new(),
+        sent: 0,
         waiting: VecDeque::new(),
         paused_until: None,
         tps: ctx.options.tps.map(|r| Throttle::new(r, 1)),
@@ -331,8 +332,11 @@ type BindCheck = (BindRequest, Result<Vec<u8>, CommandStatus>);
 
 struct Loop<'a> {
     rbuf: BytesMut,
-    /// Throttled requests to resend, oldest first, before anything new.
+    /// Throttled requests to resend, in the order they were first sent, before anything new.
     retry: VecDeque<Pending>,
+    /// Requests sent on this connection so far (not counting resends): each one's
+    /// [`Pending::first_sent`].
+    sent: u64,
     /// Requests and unbinds taken from the application that wait, in order, behind a request
     /// that cannot go yet (TPS room, a pause, the window): the first is that request.
     waiting: VecDeque<Command>,
@@ -436,7 +440,7 @@ impl Loop<'_> {
                 session.respond_status(sequence, request, status);
             }
             Command::Unbind => session.unbind(now.into_std()),
-            Command::Send(p) => {
+            Command::Send(mut p) => {
                 if self.paused_until.is_some_and(|t| now < t) {
                     self.wait(p, from_retry);
                     return false;
@@ -453,6 +457,10 @@ impl Loop<'_> {
                 if !session.has_window_room() {
                     self.wait(p, from_retry);
                     return false;
+                }
+                if !from_retry {
+                    p.first_sent = self.sent;
+                    self.sent += 1;
                 }
                 let id = p.reply.body().command_id();
                 // Encoded from inside the token: the body stays in its cell for a resend.
@@ -484,11 +492,12 @@ impl Loop<'_> {
                             self.ctx.observer.throttled();
                             self.paused_until = Some(now + self.ctx.options.throttle_pause);
                             // Keep the original order: throttled requests go back in the
-                            // order they were sent, ahead of anything new.
+                            // order they were first sent, ahead of anything new, whatever
+                            // order the peer answered them in.
                             let at = self
                                 .retry
                                 .iter()
-                                .position(|r| r.throttle_retries < token.throttle_retries)
+                                .position(|r| r.first_sent > token.first_sent)
                                 .unwrap_or(self.retry.len());
                             self.retry.insert(at, token);
                             continue;
@@ -620,8 +629,8 @@ impl Loop<'_> {
     /// Holds a request that cannot go yet at the front of the queue it came from: a throttled
     /// one in `retry`, which is sent first; anything else in `waiting`, which goes after
     /// `retry`. So nothing is dropped and the order holds: throttled requests in the order
-    /// their ESME_RTHROTTLED answers came (the order they were sent, from a peer that answers
-    /// in order), then the rest in the order the application sent them.
+    /// they were first sent (however the peer ordered its ESME_RTHROTTLED answers), then the
+    /// rest in the order the application sent them.
     fn wait(&mut self, p: Pending, from_retry: bool) {
         if from_retry {
             self.retry.push_front(p);

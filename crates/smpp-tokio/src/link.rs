@@ -34,6 +34,9 @@ pub(crate) struct Pending {
     /// Slots it takes against a TPS limit (parts of a concatenated message).
     pub(crate) parts: u32,
     pub(crate) throttle_retries: u32,
+    /// The order it was first sent in on its connection (set by the connection task): a
+    /// throttled request goes back among the others by it.
+    pub(crate) first_sent: u64,
     pub(crate) _permit: OwnedSemaphorePermit,
 }
 
@@ -107,6 +110,7 @@ impl Link {
                 reply,
                 parts,
                 throttle_retries: 0,
+                first_sent: 0,
                 _permit: permit,
             };
             self.commands
@@ -141,6 +145,7 @@ impl Link {
             reply,
             parts,
             throttle_retries: 0,
+            first_sent: 0,
             _permit: permit,
         };
         self.commands

@@ -21,6 +21,9 @@ const SLOW_CHECK: Duration = Duration::from_secs(2);
 struct Behaviour {
     /// Answer this many submits with ESME_RTHROTTLED first.
     throttle_first: Arc<AtomicU32>,
+    /// Hold those answers until the last of them is due, then send them last first (an SMSC
+    /// that answers out of order).
+    throttle_in_reverse: bool,
     /// Never answer submits.
     silent: bool,
     /// Unbind the ESME after this many submits on a connection (0: never).
@@ -97,6 +100,7 @@ async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
         let b = behaviour.clone();
         tokio::spawn(async move {
             let mut n = 0usize;
+            let mut throttled = Vec::new();
             while let Some(inc) = conn.incoming.recv().await {
                 let Body::SubmitSm(sm) = &inc.pdu.body else {
                     continue;
@@ -112,11 +116,16 @@ async fn smsc_with(behaviour: Behaviour, config: SmscConfig) -> String {
                     std::mem::forget(inc.responder);
                     continue;
                 }
-                if b.throttle_first
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
-                    .is_ok()
+                if let Ok(left) =
+                    b.throttle_first
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
                 {
-                    inc.responder.respond_status(CommandStatus::THROTTLED).await;
+                    throttled.push(inc.responder);
+                    if !b.throttle_in_reverse || left == 1 {
+                        while let Some(r) = throttled.pop() {
+                            r.respond_status(CommandStatus::THROTTLED).await;
+                        }
+                    }
                     continue;
                 }
                 b.accepted.lock().unwrap().push(sm.dest.addr.clone());
@@ -406,6 +415,36 @@ async fn throttled_requests_are_sent_again_in_their_original_order() {
         .collect();
     // The throttled three come back after the pause in the order they were first sent (the
     // parts of a long message must not be swapped).
+    assert_eq!(order, [3, 4, 0, 1, 2]);
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttled_requests_keep_their_order_when_the_peer_answers_out_of_order() {
+    let behaviour = Behaviour {
+        throttle_first: Arc::new(AtomicU32::new(3)),
+        throttle_in_reverse: true,
+        ..Default::default()
+    };
+    let accepted = behaviour.accepted.clone();
+    let addr = smsc(behaviour).await;
+    let mut cfg = esme_config(&addr);
+    cfg.driver.throttle_pause = Duration::from_millis(100);
+    let (esme, _rx) = Esme::start(cfg, Arc::new(NoObserver));
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let link = esme.link().clone();
+    // The first three are throttled, answered 2, 1, 0; the last two go through at once.
+    let pending: Vec<_> = (0..5)
+        .map(|i| link.try_send(submit(i, false)).unwrap())
+        .collect();
+    all_answered_ok(pending).await;
+    let order: Vec<u32> = accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| std::str::from_utf8(&d[4..]).unwrap().parse().unwrap())
+        .collect();
+    // Resent in the order they were first sent, not the order the throttling answers came.
     assert_eq!(order, [3, 4, 0, 1, 2]);
     esme.shutdown().await;
 }
