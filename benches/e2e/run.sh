@@ -178,10 +178,29 @@ run_bench() {
 
 keep() { [[ -z $out_dir ]] || cp "$work"/"$1"* "$out_dir"/ 2>/dev/null || true; }
 
+# tree_cpu PID: CPU seconds (user + system) PID and its descendants have used so far, from
+# /proc (empty where there is none). For the router, which reports no CPU time of its own.
+tree_cpu() {
+    local hz ticks=0 p todo=("$1")
+    [[ -r /proc/$1/stat ]] && hz=$(getconf CLK_TCK 2>/dev/null) || return 0
+    while ((${#todo[@]})); do
+        p=${todo[0]}
+        todo=("${todo[@]:1}")
+        [[ -r /proc/$p/stat ]] || continue
+        # The command name may hold spaces: fields are counted after its closing parenthesis.
+        ticks=$((ticks + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        # shellcheck disable=SC2207
+        todo+=($(pgrep -P "$p" 2>/dev/null || true))
+    done
+    awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }'
+}
+
 # --- the legs ----------------------------------------------------------------------------------
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 start_sim direct
+direct_started=$EPOCHREALTIME
 run_bench direct "$sim_addr"
+direct_wall=$(awk -v a="$direct_started" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
 direct_status=$bench_status
 stop "$sim_pid"
 keep direct
@@ -201,8 +220,11 @@ if [[ -z $router_skip ]]; then
     router_pid=$!
     pids+=("$router_pid")
     if wait_port "$router_addr" "$router_pid"; then
+        router_started=$EPOCHREALTIME
         run_bench router "$router_addr"
         router_status=$bench_status
+        router_wall=$(awk -v a="$router_started" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+        router_cpu=$(tree_cpu "$router_pid")
     else
         router_skip="smpp-router did not listen on $router_addr: $(tail -n3 "$work/router.log")"
     fi
@@ -257,6 +279,34 @@ row "not acked (errors, timeouts, lost)" '.errors + .timeouts + .connection_lost
 row "receipts matched" '.receipts.matched'
 row "receipts missing" '.receipts.missing'
 row "receipt latency p50 (ms)" '.receipts.latency_ms.p50' ratio
+# CPU per message of each process (µs), and the cores the leg kept busy: where the router
+# leg's time goes (benches/e2e/README.md). The tools report their own CPU time at exit.
+per_message() { # per_message CPU_SECONDS
+    [[ -z $1 ]] && { echo "–"; return; }
+    awk -v c="$1" -v n="$count" 'BEGIN { printf "%.2f", c * 1e6 / n }'
+}
+d_bench=$(metric .cpu_secs "$work/direct.json")
+r_bench=$(metric .cpu_secs "$work/router.json")
+d_sim=$(metric .cpu_secs "$work/direct-sim.json")
+r_sim=$(metric .cpu_secs "$work/router-sim.json")
+printf '| CPU per message, smpp-bench (µs) | %s | %s | %s |\n' "$(per_message "$d_bench")" \
+    "$(per_message "$r_bench")" "$(ratio "$r_bench" "$d_bench")"
+printf '| CPU per message, smpp-sim (µs) | %s | %s | %s |\n' "$(per_message "$d_sim")" \
+    "$(per_message "$r_sim")" "$(ratio "$r_sim" "$d_sim")"
+printf '| CPU per message, smpp-router (µs) | | %s | |\n' "$(per_message "${router_cpu:-}")"
+busy() { # busy WALL CPU... : CPU seconds over wall seconds ("–" when any is missing)
+    local wall=$1 c sum=0
+    shift
+    [[ -z $wall ]] && { echo "–"; return; }
+    for c in "$@"; do
+        [[ -z $c ]] && { echo "–"; return; }
+        sum=$(awk -v a="$sum" -v b="$c" 'BEGIN { print a + b }')
+    done
+    awk -v s="$sum" -v w="$wall" 'BEGIN { if (w > 0) printf "%.2f", s / w; else print "–" }'
+}
+printf '| cores busy over the leg (of %s) | %s | %s | |\n' "$(nproc)" \
+    "$(busy "${direct_wall:-}" "$d_bench" "$d_sim")" \
+    "$(busy "${router_wall:-}" "$r_bench" "$r_sim" "${router_cpu:-}")"
 printf '| result | %s | %s | |\n' "$(status_text "$direct_status")" \
     "$([[ -n $router_skip ]] && echo "skipped" || status_text "$router_status")"
 if [[ -n $router_skip ]]; then

@@ -33,6 +33,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v * scale).map_err(|e| format!("{s:?}: {e}"))
 }
 
+/// CPU time (user and system, all threads) this process has used so far, in seconds, for
+/// the tools' reports: the end-to-end benchmark divides it by the messages to compare what
+/// each process costs per message (benches/e2e/README.md). `None` where the platform has no
+/// process CPU clock.
+pub fn cpu_secs() -> Option<f64> {
+    cpu_time::ProcessTime::try_now()
+        .ok()
+        .map(|t| t.as_duration().as_secs_f64())
+}
+
 /// The runtime for a tool's `--workers`: `None` (or 0), tokio's default (one worker per CPU,
 /// or `TOKIO_WORKER_THREADS`); 1, tokio's single-threaded scheduler on the calling thread;
 /// more, that many worker threads. Blocking work (bind checks) has tokio's blocking pool
@@ -70,6 +80,26 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn cpu_time_counts_work_and_not_sleep() {
+        let start = cpu_secs().unwrap();
+        // Asleep, this thread uses no CPU: less than the 200 ms a wall clock would count (the
+        // other tests of this binary run meanwhile, briefly).
+        std::thread::sleep(Duration::from_millis(200));
+        let slept = cpu_secs().unwrap() - start;
+        assert!(slept < 0.15, "{slept} s of CPU while asleep");
+        // Busy for 200 ms of wall time: most of it is CPU time (bounded: the machine may be
+        // loaded, so at least a quarter).
+        let busy_from = std::time::Instant::now();
+        let before = cpu_secs().unwrap();
+        let mut x = 1u64;
+        while busy_from.elapsed() < Duration::from_millis(200) {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        let worked = cpu_secs().unwrap() - before;
+        assert!(worked > 0.05, "{worked} s of CPU in 200 ms of work");
     }
 
     #[test]

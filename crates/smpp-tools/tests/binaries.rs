@@ -86,6 +86,8 @@ fn bench_against_sim_matches_every_receipt_and_exits_zero() {
     assert_eq!(report["receipts"]["missing"], 0);
     assert_eq!(report["submit_latency_ms"]["count"], 200);
     assert!(report["submit_latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    // Its own CPU time, for the end-to-end benchmark's per-message figures.
+    assert!(report["cpu_secs"].as_f64().unwrap() > 0.0);
 
     // ctrl-c: the simulator prints its counts as JSON and exits 0.
     let status = Command::new("kill")
@@ -106,6 +108,7 @@ fn bench_against_sim_matches_every_receipt_and_exits_zero() {
     assert_eq!(counts["submits"], 200);
     assert_eq!(counts["accepted"], 200);
     assert_eq!(counts["binds"], 2);
+    assert!(counts["cpu_secs"].as_f64().unwrap() > 0.0);
 }
 
 #[test]

@@ -457,6 +457,7 @@ pub async fn run_until(
             .registered_delivery
             .then(|| lock(&run.tracker).report()),
         mo_received: run.mo.load(Ordering::Relaxed),
+        cpu_secs: crate::cpu_secs(),
     })
 }
 

@@ -108,6 +108,8 @@ pub struct Report {
     pub receipts: Option<ReceiptReport>,
     /// Mobile-originated messages (deliver_sm that are not receipts) received.
     pub mo_received: u64,
+    /// CPU time this process used up to the report, in seconds (`null` where unknown).
+    pub cpu_secs: Option<f64>,
 }
 
 impl Report {
@@ -169,6 +171,10 @@ impl fmt::Display for Report {
             }
             pct_row(f, "submit → receipt", &r.latency_ms)?;
         }
-        row(f, "MO received", &self.mo_received)
+        row(f, "MO received", &self.mo_received)?;
+        match self.cpu_secs {
+            Some(cpu) => row(f, "CPU time", &format!("{cpu:.2} s")),
+            None => Ok(()),
+        }
     }
 }

@@ -124,6 +124,14 @@ impl Args {
     }
 }
 
+/// What `--json` prints at exit: the counts, and the CPU time the simulator used.
+#[derive(serde::Serialize)]
+struct SimReport<'a> {
+    #[serde(flatten)]
+    counts: &'a smpp_tools::sim::SimCounts,
+    cpu_secs: Option<f64>,
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let (json, duration, workers) = (args.json, args.duration, args.workers);
@@ -161,7 +169,11 @@ fn main() -> ExitCode {
         }
         let counts = sim.shutdown().await;
         if json {
-            match serde_json::to_string(&counts) {
+            let report = SimReport {
+                counts: &counts,
+                cpu_secs: smpp_tools::cpu_secs(),
+            };
+            match serde_json::to_string(&report) {
                 Ok(s) => println!("{s}"),
                 Err(e) => eprintln!("smpp-sim: {e}"),
             }
