@@ -197,10 +197,18 @@ tree_cpu() {
 
 # --- the legs ----------------------------------------------------------------------------------
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
+# wall_since START: seconds since START (an $EPOCHREALTIME reading, "" without bash 5).
+wall_since() {
+    local now=${EPOCHREALTIME:-}
+    [[ -n $1 && -n $now ]] || return 0
+    # The decimal separator follows the locale.
+    awk -v a="${1/,/.}" -v b="${now/,/.}" 'BEGIN { print b - a }'
+}
+
 start_sim direct
-direct_started=$EPOCHREALTIME
+direct_started=${EPOCHREALTIME:-}
 run_bench direct "$sim_addr"
-direct_wall=$(awk -v a="$direct_started" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+direct_wall=$(wall_since "$direct_started")
 direct_status=$bench_status
 stop "$sim_pid"
 keep direct
@@ -220,10 +228,10 @@ if [[ -z $router_skip ]]; then
     router_pid=$!
     pids+=("$router_pid")
     if wait_port "$router_addr" "$router_pid"; then
-        router_started=$EPOCHREALTIME
+        router_started=${EPOCHREALTIME:-}
         run_bench router "$router_addr"
         router_status=$bench_status
-        router_wall=$(awk -v a="$router_started" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+        router_wall=$(wall_since "$router_started")
         router_cpu=$(tree_cpu "$router_pid")
     else
         router_skip="smpp-router did not listen on $router_addr: $(tail -n3 "$work/router.log")"

@@ -630,7 +630,8 @@ impl Loop<'_> {
     /// one in `retry`, which is sent first; anything else in `waiting`, which goes after
     /// `retry`. So nothing is dropped and the order holds: throttled requests in the order
     /// they were first sent (however the peer ordered its ESME_RTHROTTLED answers), then the
-    /// rest in the order the application sent them.
+    /// rest in the order the application sent them. (A throttling answer that comes after the
+    /// resending has begun puts its request behind those already resent.)
     fn wait(&mut self, p: Pending, from_retry: bool) {
         if from_retry {
             self.retry.push_front(p);
