@@ -766,7 +766,11 @@ impl Router {
         let wants_receipt = outgoing.sm.registered_delivery.wants_receipt();
         let (part, parts, sticky) = concat_of(sm, &account.system_id);
         let mut status = CommandStatus::SUBMITFAIL;
-        for cid in route.rule.target.plan(fastrand::u32(..)) {
+        // The parts of a long message go to one connector as they go to one bind there: a
+        // split draws its connector from the parts' shared key (its high half; the bind is
+        // chosen from the key modulo the binds), other messages at random.
+        let roll = sticky.map_or_else(|| fastrand::u32(..), |key| (key >> 32) as u32);
+        for cid in route.rule.target.plan(roll) {
             let Some(connector) = tables.connectors.get(usize::from(cid.0)) else {
                 continue;
             };

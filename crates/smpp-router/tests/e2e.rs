@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use smpp_pdu::{Body, CommandStatus};
+use smpp_pdu::{Body, CommandStatus, Npi, SubmitSm, Ton};
 use smpp_router::daemon::Daemon;
 use smpp_session::BindKind;
 use smpp_tokio::{Esme, EsmeConfig, Incoming, NoObserver};
@@ -929,6 +929,108 @@ async fn submits_past_a_binds_in_flight_limit_are_throttled() {
         metrics.contains("smpp_customer_throttled_total{account=\"demo\"} 20"),
         "{metrics}"
     );
+    esme.shutdown().await;
+    d.shutdown().await;
+}
+
+/// A carrier that answers every submit_sm OK and records the SAR reference of each, in
+/// `parts` (the parts of long messages it was given).
+async fn recording_carrier(parts: Arc<std::sync::Mutex<Vec<u16>>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let next_id = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let auth: Arc<smpp_tokio::Authenticate> =
+        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
+    let on_connection = move |mut conn: smpp_tokio::Connection| {
+        let (parts, next_id) = (parts.clone(), next_id.clone());
+        tokio::spawn(async move {
+            while let Some(inc) = conn.incoming.recv().await {
+                if let Body::SubmitSm(sm) = &inc.pdu.body {
+                    if let Some(reference) = sm.tlvs.sar_msg_ref_num() {
+                        parts.lock().unwrap().push(reference);
+                    }
+                }
+                let n = next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let resp = smpp_pdu::MessageIdResp {
+                    message_id: Bytes::from(format!("m{n}")),
+                    ..Default::default()
+                };
+                inc.responder
+                    .respond(CommandStatus::OK, Body::SubmitSmResp(resp))
+                    .await;
+            }
+        });
+    };
+    tokio::spawn(smpp_tokio::serve(
+        listener,
+        smpp_tokio::SmscConfig::default(),
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    addr
+}
+
+/// On a route split between two carriers, every part of a long message goes to the same
+/// carrier (and there to the same bind), while whole messages are spread over both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parts_of_a_long_message_go_to_one_carrier_of_a_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let (to_a, to_b) = (Arc::default(), Arc::default());
+    let (a, b) = (
+        recording_carrier(Arc::clone(&to_a)).await,
+        recording_carrier(Arc::clone(&to_b)).await,
+    );
+    let carrier = |name: &str, addr: &str| {
+        format!(
+            "[[connectors]]\nname = \"{name}\"\nhosts = [\"{addr}\"]\nsystem_id = \"router\"\n\
+             password = \"pw\"\nbinds = 3\n"
+        )
+    };
+    let text = format!(
+        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
+         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n{}{}{SPLIT}",
+        dir.path().join("data").display(),
+        carrier("a", &a),
+        carrier("b", &b),
+    );
+    let d = daemon(dir.path(), &text).await;
+    let (esme, _rx) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    // 30 messages of 3 parts, each part sent as the customer would: one submit_sm with the
+    // message's SAR reference. All parts of all messages are in flight together.
+    let link = esme.link().clone();
+    let pending: Vec<_> = (1..=30u16)
+        .flat_map(|reference| (1..=3u8).map(move |seq| (reference, seq)))
+        .map(|(reference, seq)| {
+            let mut tlvs = smpp_pdu::TlvsBuilder::new();
+            tlvs.sar(reference, 3, seq);
+            let body = Body::SubmitSm(Box::new(SubmitSm {
+                source: smpp_pdu::Address::new(Ton(1), Npi(1), Bytes::from_static(b"15550100")),
+                dest: smpp_pdu::Address::new(Ton(1), Npi(1), Bytes::from_static(b"15557654321")),
+                short_message: Bytes::from(format!("part {seq} of message {reference}")),
+                tlvs: tlvs.build(),
+                ..Default::default()
+            }));
+            let link = link.clone();
+            async move { link.send(body).await }
+        })
+        .collect();
+    for answer in futures_util::future::join_all(pending).await {
+        assert_eq!(answer.unwrap().command_status, CommandStatus::OK);
+    }
+    let (to_a, to_b) = (to_a.lock().unwrap().clone(), to_b.lock().unwrap().clone());
+    assert_eq!(to_a.len() + to_b.len(), 90);
+    for reference in 1..=30u16 {
+        let n_a = to_a.iter().filter(|&&r| r == reference).count();
+        let n_b = to_b.iter().filter(|&&r| r == reference).count();
+        assert!(
+            (n_a, n_b) == (3, 0) || (n_a, n_b) == (0, 3),
+            "message {reference}: {n_a} parts to a, {n_b} to b"
+        );
+    }
+    // The split still splits: 30 messages to one carrier is a 1 in 2^29 chance.
+    assert!(!to_a.is_empty() && !to_b.is_empty(), "{} to a", to_a.len());
     esme.shutdown().await;
     d.shutdown().await;
 }
