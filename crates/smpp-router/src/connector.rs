@@ -161,11 +161,18 @@ impl Connector {
         let (merged_tx, merged_rx) = mpsc::channel(c.window.max(64) * c.binds);
         let mut shards = Vec::with_capacity(c.binds);
         for i in 0..c.binds {
-            let mut e = EsmeConfig::new(
-                c.hosts[i % c.hosts.len()].clone(),
-                &c.system_id,
-                &c.password,
-            );
+            // Each bind's span, entered while it starts: its connection task's span (address,
+            // system_id, kind) is made inside it, so every line the bind logs names the
+            // connector and the bind.
+            let _span = tracing::info_span!("bind", connector = %c.name, bind = i).entered();
+            let n = c.hosts.len();
+            let mut e = EsmeConfig::new(c.hosts[i % n].clone(), &c.system_id, &c.password);
+            // Binds start spread over the hosts and, when one fails, go on to the next. Under
+            // TLS without `tls_name` each host is verified under its own name, which the
+            // bind's one TLS setting cannot follow: such a bind keeps to its host.
+            if !c.tls || c.tls_name.is_some() {
+                e.alternates = (1..n).map(|k| c.hosts[(i + k) % n].clone()).collect();
+            }
             e.system_type.clone_from(&c.system_type);
             e.session.role = Role::Esme;
             e.session.window = c.window;

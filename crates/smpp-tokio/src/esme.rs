@@ -56,6 +56,11 @@ impl Backoff {
 pub struct EsmeConfig {
     /// `host:port` of the SMSC.
     pub address: String,
+    /// Other addresses of the same SMSC. After an attempt that failed (no connection, a
+    /// refused bind, a connection that did not last `backoff.max`), the next attempt goes to
+    /// the next address in turn, `address` first again after the last. With TLS every
+    /// address is verified under the one server name in `tls`.
+    pub alternates: Vec<String>,
     /// Transmitter, receiver or transceiver.
     pub kind: BindKind,
     /// Credentials.
@@ -84,6 +89,7 @@ impl std::fmt::Debug for EsmeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EsmeConfig")
             .field("address", &self.address)
+            .field("alternates", &self.alternates)
             .field("kind", &self.kind)
             .field("system_id", &self.system_id)
             .field("tls", &self.tls.is_some())
@@ -96,6 +102,7 @@ impl EsmeConfig {
     pub fn new(address: impl Into<String>, system_id: &str, password: &str) -> Self {
         EsmeConfig {
             address: address.into(),
+            alternates: Vec::new(),
             kind: BindKind::Transceiver,
             system_id: system_id.to_owned(),
             password: password.to_owned(),
@@ -271,11 +278,17 @@ async fn supervise(
     stopping: Arc<AtomicBool>,
 ) {
     let mut attempt = 0u32;
+    // Which of the addresses (`address`, then the alternates) the next attempt goes to.
+    let mut turn = 0usize;
     while !stopping.load(Ordering::SeqCst) {
         let mut was_bound = false;
         let mut refused = false;
         let started = Instant::now();
-        match connect(&config).await {
+        let address = match turn {
+            0 => &config.address,
+            n => &config.alternates[n - 1],
+        };
+        match connect(&config, address).await {
             Ok(stream) => {
                 let now = Instant::now().into_std();
                 let mut session = Session::new(config.session.clone(), now);
@@ -306,9 +319,9 @@ async fn supervise(
                 };
                 was_bound = b;
                 refused = matches!(reason, CloseReason::BindRejected(_));
-                tracing::info!(address = %config.address, ?reason, "SMPP connection closed");
+                tracing::info!(%address, ?reason, "SMPP connection closed");
             }
-            Err(e) => tracing::warn!(address = %config.address, error = %e, "connect failed"),
+            Err(e) => tracing::warn!(%address, error = %e, "connect failed"),
         }
         if stopping.load(Ordering::SeqCst) {
             break;
@@ -318,6 +331,9 @@ async fn supervise(
         // link would rebind at the first delay for ever.
         let lasted = was_bound && started.elapsed() >= config.backoff.max;
         attempt = if lasted { 0 } else { attempt + 1 };
+        if !lasted {
+            turn = (turn + 1) % (config.alternates.len() + 1);
+        }
         // A refused bind backs off at least as long as a failed connect: no storms.
         let delay = config
             .backoff
@@ -363,8 +379,8 @@ enum Stream {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
-async fn connect(config: &EsmeConfig) -> Result<Stream, Error> {
-    let tcp = timeout(config.connect_timeout, TcpStream::connect(&config.address))
+async fn connect(config: &EsmeConfig, address: &str) -> Result<Stream, Error> {
+    let tcp = timeout(config.connect_timeout, TcpStream::connect(address))
         .await
         .map_err(|_| Error::Io("connect timed out".into()))??;
     tcp.set_nodelay(true)?;
