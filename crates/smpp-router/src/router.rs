@@ -1048,7 +1048,12 @@ impl Router {
                         keys.push(CorrelationKey::new(connector, id));
                         receipts.push((i, &**d, r.state));
                     }
-                    None => tracing::warn!(connector, "receipt without a message id"),
+                    None => {
+                        // Acked (the carrier must not send it again) and counted: nothing can
+                        // ever claim it.
+                        tracing::warn!(connector, "receipt without a message id");
+                        self.metrics.unknown_receipt(connector);
+                    }
                 },
                 Body::DeliverSm(d) => mos.push((i, &**d)),
                 _ => status[i] = CommandStatus::INVCMDID,

@@ -1034,3 +1034,61 @@ async fn the_parts_of_a_long_message_go_to_one_carrier_of_a_split() {
     esme.shutdown().await;
     d.shutdown().await;
 }
+
+/// A receipt with no message id (none in its text, no receipted_message_id) can never be
+/// matched: it is answered OK, so the carrier does not send it again, and counted as unknown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_without_a_message_id_is_answered_and_counted_as_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let carrier = listener.local_addr().unwrap().to_string();
+    let (answered_tx, mut answered) = mpsc::channel(1);
+    let auth: Arc<smpp_tokio::Authenticate> =
+        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
+    let on_connection = move |conn: smpp_tokio::Connection| {
+        let answered_tx = answered_tx.clone();
+        tokio::spawn(async move {
+            let mut bound = conn.bound.clone();
+            if bound.wait_for(Option::is_some).await.is_err() {
+                return;
+            }
+            let receipt = Body::DeliverSm(Box::new(SubmitSm {
+                esm_class: smpp_pdu::EsmClass(0x04),
+                short_message: Bytes::from_static(b"sub:001 dlvrd:001 stat:DELIVRD err:000"),
+                ..Default::default()
+            }));
+            let answer = conn.link.send(receipt).await.map(|p| p.command_status);
+            let _ = answered_tx.send(answer).await;
+            // Kept open until the test ends.
+            let mut incoming = conn.incoming;
+            while incoming.recv().await.is_some() {}
+        });
+    };
+    tokio::spawn(smpp_tokio::serve(
+        listener,
+        smpp_tokio::SmscConfig::default(),
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    let text = format!(
+        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
+         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n\
+         [[connectors]]\nname = \"c\"\nhosts = [\"{carrier}\"]\nsystem_id = \"router\"\npassword = \"pw\"\n\
+         [[routes]]\nconnector = \"c\"\n",
+        dir.path().join("data").display()
+    );
+    let d = daemon(dir.path(), &text).await;
+    let answer = tokio::time::timeout(Duration::from_secs(10), answered.recv())
+        .await
+        .expect("the receipt was answered")
+        .unwrap();
+    assert_eq!(answer.unwrap(), CommandStatus::OK);
+    let (code, metrics) = get(&d, "/metrics").await;
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains(r#"smpp_unknown_receipts_total{connector="c"} 1"#),
+        "{metrics}"
+    );
+    d.shutdown().await;
+}
