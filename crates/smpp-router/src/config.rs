@@ -918,6 +918,17 @@ impl Config {
                     ));
                 }
             }
+            if r.simulate && r.hosts.get_ref()[0].parse::<SocketAddr>().is_err() {
+                return Err(c.err(
+                    key("hosts"),
+                    &r.hosts.span(),
+                    format!(
+                        "{:?}: with simulate = true the first host is where the simulated \
+                         carrier listens, an IP:port",
+                        r.hosts.get_ref()[0]
+                    ),
+                ));
+            }
             let bind = match r.bind.as_ref().map(|b| b.get_ref().as_str()) {
                 None | Some("trx") => BindMode::Transceiver,
                 Some("tx+rx") => BindMode::TransmitterReceiver,

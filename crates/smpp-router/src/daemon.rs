@@ -41,7 +41,8 @@ pub struct Daemon {
     config_path: PathBuf,
     router: Arc<Router>,
     store: Arc<EmbeddedStore>,
-    sims: Vec<SimHandle>,
+    /// The simulated carriers running for connectors with `simulate = true`.
+    sims: std::sync::Mutex<Vec<Simulated>>,
     stop: watch::Sender<bool>,
     accounts: Accounts,
     consent: Arc<Consent>,
@@ -90,25 +91,7 @@ impl Daemon {
         let store = Arc::new(store);
         metrics.watch_store(&store);
 
-        let mut sims = Vec::new();
-        for c in config.connectors.iter().filter(|c| c.simulate) {
-            let listen = c.hosts[0].parse().map_err(|_| {
-                Error::Start(format!(
-                    "connector {:?}: simulate needs an IP:port host, not {:?}",
-                    c.name, c.hosts[0]
-                ))
-            })?;
-            let sim = Sim::start(SimConfig {
-                listen,
-                ..SimConfig::default()
-            })
-            .await
-            .map_err(|e| {
-                Error::Start(format!("simulated carrier {:?} at {listen}: {e}", c.name))
-            })?;
-            tracing::info!(connector = %c.name, addr = %sim.local_addr(), "simulated carrier started");
-            sims.push(sim);
-        }
+        let (sims, _) = simulate(Vec::new(), &config).await.map_err(|(_, e)| e)?;
 
         let consent = Arc::new(Consent::open(dir)?);
         let known = Known::of(&config);
@@ -169,7 +152,7 @@ impl Daemon {
             config_path: path.to_owned(),
             router,
             store,
-            sims,
+            sims: std::sync::Mutex::new(sims),
             stop,
             accounts,
             consent,
@@ -177,13 +160,28 @@ impl Daemon {
         })
     }
 
-    /// Re-reads the config and applies accounts, routes and connectors.
+    /// Re-reads the config and applies accounts, routes and connectors, with their simulated
+    /// carriers: one a connector now asks for is started, one no longer asked for is stopped.
     ///
     /// # Errors
-    /// The config error; the running configuration stays as it was.
-    pub fn reload(&self) -> Result<(), Error> {
+    /// The config error, or a simulated carrier that could not start; the running
+    /// configuration stays as it was.
+    pub async fn reload(&self) -> Result<(), Error> {
         let config = Config::load(&self.config_path)?;
+        let running = std::mem::take(&mut *lock_sims(&self.sims));
+        let (sims, retired) = match simulate(running, &config).await {
+            Ok(done) => done,
+            Err((running, e)) => {
+                *lock_sims(&self.sims) = running;
+                return Err(e);
+            }
+        };
+        *lock_sims(&self.sims) = sims;
         self.router.apply(&config);
+        for s in retired {
+            tracing::info!(connector = %s.connector, "simulated carrier stopped");
+            s.sim.shutdown().await;
+        }
         if let Ok(mut a) = self.accounts.write() {
             *a = Known::of(&config);
         }
@@ -229,8 +227,12 @@ impl Daemon {
         for t in self.tasks {
             t.abort();
         }
-        for sim in self.sims {
-            sim.shutdown().await;
+        let sims = match self.sims.into_inner() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for s in sims {
+            s.sim.shutdown().await;
         }
         drop(self.router);
         // The store closes (after its final group commit) when the last task using it is gone.
@@ -241,6 +243,77 @@ impl Daemon {
         }
         drop(store);
     }
+}
+
+/// A simulated carrier the daemon runs for a connector (`simulate = true`).
+struct Simulated {
+    connector: String,
+    listen: std::net::SocketAddr,
+    sim: SimHandle,
+}
+
+fn lock_sims(sims: &std::sync::Mutex<Vec<Simulated>>) -> std::sync::MutexGuard<'_, Vec<Simulated>> {
+    sims.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The simulated carriers `config` asks for: those of `running` it still asks for (same
+/// connector, same address) are kept, the others are started. Returns them, and those of
+/// `running` it no longer asks for (for the caller to stop once the connectors have moved
+/// off them). On an error, the carriers started here are stopped and the rest of `running`
+/// comes back (one whose address another connector took over was stopped to free it).
+async fn simulate(
+    mut running: Vec<Simulated>,
+    config: &Config,
+) -> Result<(Vec<Simulated>, Vec<Simulated>), (Vec<Simulated>, Error)> {
+    let mut kept = Vec::new();
+    let mut started = Vec::new();
+    for c in config.connectors.iter().filter(|c| c.simulate) {
+        // Checked when the config was read.
+        let Ok(listen) = c.hosts[0].parse::<std::net::SocketAddr>() else {
+            continue;
+        };
+        if let Some(i) = running
+            .iter()
+            .position(|s| s.connector == c.name && s.listen == listen)
+        {
+            kept.push(running.swap_remove(i));
+            continue;
+        }
+        // A carrier on that address for another connector goes first (a rename).
+        let mut moved = Vec::new();
+        while let Some(i) = running.iter().position(|s| s.listen == listen) {
+            moved.push(running.swap_remove(i));
+        }
+        for s in moved {
+            s.sim.shutdown().await;
+        }
+        match Sim::start(SimConfig {
+            listen,
+            ..SimConfig::default()
+        })
+        .await
+        {
+            Ok(sim) => {
+                tracing::info!(connector = %c.name, addr = %sim.local_addr(), "simulated carrier started");
+                started.push(Simulated {
+                    connector: c.name.clone(),
+                    listen,
+                    sim,
+                });
+            }
+            Err(e) => {
+                let e = Error::Start(format!("simulated carrier {:?} at {listen}: {e}", c.name));
+                for s in started {
+                    s.sim.shutdown().await;
+                }
+                running.extend(kept);
+                return Err((running, e));
+            }
+        }
+    }
+    kept.extend(started);
+    Ok((kept, running))
 }
 
 fn smsc_config(config: &Config) -> SmscConfig {
@@ -487,7 +560,7 @@ pub async fn run(path: &Path) -> Result<(), Error> {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                if let Err(e) = daemon.reload() {
+                if let Err(e) = daemon.reload().await {
                     tracing::error!(error = %e, "reload refused; running configuration kept");
                 }
             }

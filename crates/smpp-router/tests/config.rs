@@ -161,6 +161,12 @@ fn every_mistake_names_its_key_and_line() {
             "host:port",
         ),
         (
+            "hosts = [\"127.0.0.1:2776\"]",
+            "hosts = [\"carrier.example:2776\"]",
+            "connectors[0].hosts",
+            "with simulate = true the first host is where the simulated carrier listens",
+        ),
+        (
             "bind = \"trx\"",
             "bind = \"rx\"",
             "connectors[0].bind",

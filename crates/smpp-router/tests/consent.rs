@@ -480,7 +480,7 @@ async fn start_lifts_an_opt_out_and_the_person_can_be_texted_again() {
         config_text(dir.path(), &a2, &b, "", routes),
     )
     .unwrap();
-    d.reload().unwrap();
+    d.reload().await.unwrap();
     assert_eq!(
         status(demo.send(submit(1, "15550100", false)).await),
         CommandStatus::OK

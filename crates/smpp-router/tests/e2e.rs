@@ -526,7 +526,7 @@ async fn a_reload_changes_routes_and_keeps_unchanged_binds() {
         config_text(dir.path(), &a, &b, "", to_b),
     )
     .unwrap();
-    d.reload().unwrap();
+    d.reload().await.unwrap();
     submit_n(&esme, 5, false).await;
     assert_eq!((a.counts().accepted, b.counts().accepted), (5, 5));
     // Neither connector changed, so no bind was made again; the customer stayed bound.
@@ -539,7 +539,7 @@ async fn a_reload_changes_routes_and_keeps_unchanged_binds() {
         "[[routes]]\nconnector = \"nope\"\n",
     )
     .unwrap();
-    assert!(d.reload().is_err());
+    assert!(d.reload().await.is_err());
     submit_n(&esme, 1, false).await;
     assert_eq!(b.counts().accepted, 6);
     esme.shutdown().await;
@@ -569,7 +569,7 @@ async fn a_reload_that_drops_a_connector_stops_its_binds() {
     let without_b = format!("{}{}", &text[..start], &text[end..]);
     assert!(!without_b.contains("name = \"b\""));
     std::fs::write(dir.path().join("router.toml"), without_b).unwrap();
-    d.reload().unwrap();
+    d.reload().await.unwrap();
     // Well within the response budget (5 s), the longest it would wait for a submit in flight.
     for _ in 0..200 {
         if b.open_connections() == 0 {
@@ -748,7 +748,7 @@ async fn a_reload_that_removes_an_account_unbinds_its_customers() {
     demo.wait_bound(Duration::from_secs(5)).await.unwrap();
     let renamed = text.replacen("system_id = \"other\"", "system_id = \"other2\"", 1);
     std::fs::write(dir.path().join("router.toml"), renamed).unwrap();
-    d.reload().unwrap();
+    d.reload().await.unwrap();
     let mut gone = false;
     for _ in 0..300 {
         if other.bound().is_none() {
@@ -1090,5 +1090,72 @@ async fn a_receipt_without_a_message_id_is_answered_and_counted_as_unknown() {
         metrics.contains(r#"smpp_unknown_receipts_total{connector="c"} 1"#),
         "{metrics}"
     );
+    d.shutdown().await;
+}
+
+/// A reload starts the simulated carrier of a connector it adds with `simulate = true` (its
+/// binds come up and take traffic) and stops the one of a connector it removes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_starts_and_stops_simulated_carriers() {
+    let dir = tempfile::tempdir().unwrap();
+    let free_port = || {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let (at_a, at_b) = (free_port(), free_port());
+    let simulated = |name: &str, at: std::net::SocketAddr| {
+        format!(
+            "[[connectors]]\nname = \"{name}\"\nhosts = [\"{at}\"]\nsystem_id = \"router\"\n\
+             password = \"pw\"\nbinds = 2\nsimulate = true\n\
+             reconnect_initial = \"50ms\"\nreconnect_max = \"500ms\"\n"
+        )
+    };
+    let text = |connectors: &str, route_to: &str| {
+        format!(
+            "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
+             [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n\
+             {connectors}[[routes]]\nconnector = \"{route_to}\"\n",
+            dir.path().join("data").display()
+        )
+    };
+    let d = daemon(dir.path(), &text(&simulated("a", at_a), "a")).await;
+    let (esme, _) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    assert!(tokio::net::TcpStream::connect(at_b).await.is_err());
+
+    // Connector b is added, simulated, and the route moves to it.
+    let both = simulated("a", at_a) + &simulated("b", at_b);
+    std::fs::write(dir.path().join("router.toml"), text(&both, "b")).unwrap();
+    d.reload().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let b_bound = || {
+        d.router()
+            .connectors()
+            .iter()
+            .find(|c| c.name() == "b")
+            .is_some_and(|c| c.status().iter().all(|s| s.bound))
+    };
+    while !b_bound() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "b's binds never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(submit_n(&esme, 3, false).await.len(), 3);
+    let (code, ready) = get(&d, "/readyz").await;
+    assert_eq!(code, 200, "{ready}");
+
+    // Connector b is removed again: its simulated carrier stops listening; a stays.
+    std::fs::write(
+        dir.path().join("router.toml"),
+        text(&simulated("a", at_a), "a"),
+    )
+    .unwrap();
+    d.reload().await.unwrap();
+    assert!(tokio::net::TcpStream::connect(at_b).await.is_err());
+    assert!(tokio::net::TcpStream::connect(at_a).await.is_ok());
+    assert_eq!(submit_n(&esme, 2, false).await.len(), 2);
+    esme.shutdown().await;
     d.shutdown().await;
 }
