@@ -1159,3 +1159,42 @@ async fn a_reload_starts_and_stops_simulated_carriers() {
     esme.shutdown().await;
     d.shutdown().await;
 }
+
+/// A failover route sends to its first connector while it has a bind up, and to the next
+/// when none of the first's binds is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_route_moves_to_the_next_connector_when_the_first_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let failover = "[[routes]]\nfailover = [\"a\", \"b\"]\n";
+    let d = daemon(dir.path(), &config_text(dir.path(), &a, &b, "", failover)).await;
+    let (esme, _) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(submit_n(&esme, 3, false).await.len(), 3);
+    assert_eq!((a.counts().accepted, b.counts().accepted), (3, 0));
+
+    // Carrier a goes away: once none of a's binds is up, b takes the traffic.
+    a.shutdown().await;
+    let a_down = || {
+        d.router()
+            .connectors()
+            .iter()
+            .find(|c| c.name() == "a")
+            .is_some_and(|c| c.status().iter().all(|s| !s.bound))
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !a_down() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a's binds stayed up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(submit_n(&esme, 5, false).await.len(), 5);
+    assert_eq!(b.counts().accepted, 5);
+    esme.shutdown().await;
+    d.shutdown().await;
+}
