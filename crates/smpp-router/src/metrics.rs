@@ -1009,9 +1009,10 @@ impl Metrics {
             .inc();
     }
 
-    /// `smpp_failed_binds_total{reason}`: a customer bind refused. A fixed word, e.g.
-    /// `unknown_account`, `bad_password`, `address_not_allowed`, `too_many_binds`,
-    /// `slowed_down`; `&'static str` so that it cannot carry what a peer sent.
+    /// `smpp_failed_binds_total{reason}`: a customer bind refused. A fixed word (the router
+    /// passes `access::Refusal::as_str`: `unknown_system_id`, `wrong_password`,
+    /// `address_not_allowed`, `too_many_binds`, `locked_out`); `&'static str` so that it
+    /// cannot carry what a peer sent.
     pub fn failed_bind(&self, reason: &'static str) {
         self.failed_binds
             .get_or_create(&ReasonLabels { reason })

@@ -368,14 +368,28 @@ async fn receipts_that_come_before_the_ack_are_held_until_it_lands() {
     d.shutdown().await;
 }
 
-/// A customer bind's outcome.
-async fn bind_status(d: &Daemon, system_id: &str, password: &str) -> Result<(), smpp_tokio::Error> {
+/// Keeps the status of a refused bind (the connection's close reason).
+#[derive(Default)]
+struct BindOutcome(std::sync::Mutex<Option<CommandStatus>>);
+
+impl smpp_tokio::Observer for BindOutcome {
+    fn closed(&self, reason: smpp_session::CloseReason) {
+        if let smpp_session::CloseReason::BindRejected(status) = reason {
+            *self.0.lock().unwrap() = Some(status);
+        }
+    }
+}
+
+/// A customer bind's outcome: `Ok`, or the bind_resp status it was refused with.
+async fn bind_status(d: &Daemon, system_id: &str, password: &str) -> Result<(), CommandStatus> {
     let mut c = EsmeConfig::new(d.smpp_addr.to_string(), system_id, password);
     c.backoff.initial = Duration::from_secs(30);
-    let (esme, _) = Esme::start(c, Arc::new(NoObserver));
+    let outcome = Arc::new(BindOutcome::default());
+    let (esme, _) = Esme::start(c, outcome.clone());
     let r = esme.wait_bound(Duration::from_secs(2)).await.map(|_| ());
     esme.shutdown().await;
-    r
+    let refused = *outcome.0.lock().unwrap();
+    r.map_err(|_| refused.unwrap_or(CommandStatus::SYSERR))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -394,18 +408,28 @@ async fn binds_are_refused_for_a_wrong_password_a_foreign_address_and_too_many()
         1,
     );
     let d = daemon(dir.path(), &text).await;
-    let refused = |r: Result<(), smpp_tokio::Error>| r.is_err();
-    assert!(refused(bind_status(&d, "demo", "wrong").await));
-    assert!(
-        refused(bind_status(&d, "other", "demo").await),
+    assert_eq!(
+        bind_status(&d, "demo", "wrong").await,
+        Err(CommandStatus::INVPASWD)
+    );
+    assert_eq!(
+        bind_status(&d, "other", "demo").await,
+        Err(CommandStatus::BINDFAIL),
         "address outside 10/8"
     );
     let (first, _) = customer(&d, "demo", BindKind::Transceiver);
     first.wait_bound(Duration::from_secs(5)).await.unwrap();
-    assert!(
-        refused(bind_status(&d, "demo", "demo").await),
+    assert_eq!(
+        bind_status(&d, "demo", "demo").await,
+        Err(CommandStatus::BINDFAIL),
         "second bind over max_binds = 1"
     );
+    // Each refusal is counted by its reason.
+    let (_, metrics) = get(&d, "/metrics").await;
+    for reason in ["wrong_password", "address_not_allowed", "too_many_binds"] {
+        let line = format!("smpp_failed_binds_total{{reason=\"{reason}\"}} 1");
+        assert!(metrics.contains(&line), "{line} not in\n{metrics}");
+    }
     first.shutdown().await;
     // The slot is free again once the first bind is gone.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -502,6 +526,23 @@ async fn no_route_a_full_queue_and_the_tps_limit_get_their_statuses() {
     assert!(count(CommandStatus::THROTTLED) >= 5, "{statuses:?}");
     assert!(count(CommandStatus::MSGQFUL) >= 1, "{statuses:?}");
     assert_eq!(count(CommandStatus::OK), 3, "{statuses:?}");
+    // Each refusal is counted where ops look for it.
+    let (_, metrics) = get(&d, "/metrics").await;
+    let value = |series: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(value(r#"smpp_no_route_total{account="other"}"#), 1);
+    assert_eq!(
+        value(r#"smpp_customer_throttled_total{account="demo"}"#),
+        count(CommandStatus::THROTTLED) as u64
+    );
+    assert_eq!(
+        value(r#"smpp_queue_full_total{connector="a"}"#),
+        count(CommandStatus::MSGQFUL) as u64
+    );
     demo.shutdown().await;
     d.shutdown().await;
 }
