@@ -583,19 +583,70 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(v * scale).ok()
 }
 
-/// The dotted key a toml error points at: the key on the span's line, or the table header.
-fn key_at(text: &str, span: Option<Range<usize>>) -> String {
+/// The dotted path of the key a toml error points at, as the checks after parsing write it
+/// (`connectors[0].binds`): the tables opened before the span, then the key on the span's
+/// line (or, inside a value that spans lines, the nearest key above it). For a missing field
+/// (the span is its table) the field is appended.
+fn key_at(text: &str, span: Option<Range<usize>>, message: &str) -> String {
     let Some(span) = span else {
         return String::new();
     };
-    let start = text[..span.start.min(text.len())]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
-    let line = text[start..].lines().next().unwrap_or("").trim();
-    match line.split_once('=') {
-        Some((k, _)) => k.trim().to_owned(),
-        None => line.trim_matches(['[', ']']).to_owned(),
+    let at = span.start.min(text.len());
+    // The table open at each line, and how many of each array of tables were seen.
+    let mut table = String::new();
+    let mut arrays: HashMap<String, usize> = HashMap::new();
+    let mut key = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        offset += line.len();
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("[[").and_then(|r| r.split_once("]]")) {
+            let name = name.0.trim().to_owned();
+            let n = arrays
+                .entry(name.clone())
+                .and_modify(|n| *n += 1)
+                .or_insert(0);
+            table = format!("{name}[{n}]");
+            key = None;
+        } else if let Some(name) = t.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            // A sub-table of the last element of an array of tables (`[routes.consent]`).
+            let name = name.0.trim();
+            table = match name.split_once('.') {
+                Some((head, rest)) => match arrays.get(head) {
+                    Some(n) => format!("{head}[{n}].{rest}"),
+                    None => name.to_owned(),
+                },
+                None => name.to_owned(),
+            };
+            key = None;
+        } else if let Some((k, _)) = t.split_once('=') {
+            let k = k.trim();
+            if !k.is_empty() && !k.starts_with('#') && !k.contains(['"', '[', ']', '{', '}']) {
+                key = Some(k.to_owned());
+            }
+        }
+        if at < offset || offset == text.len() {
+            // The span's line (a header's `key` is none: the path is the table itself).
+            let mut path = table.clone();
+            if let Some(k) = &key {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+            }
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split_once('`'))
+            {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(field.0);
+            }
+            return path;
+        }
     }
+    table
 }
 
 impl Config {
@@ -629,7 +680,7 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, Error> {
         let c = Checker { text };
         let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Config {
-            key: key_at(text, e.span()),
+            key: key_at(text, e.span(), e.message()),
             line: e.span().map_or(0, |s| c.line(&s)),
             message: e.message().to_owned(),
         })?;

@@ -151,7 +151,7 @@ fn every_mistake_names_its_key_and_line() {
         (
             "id_format = \"hex\"",
             "id_format = \"octal\"",
-            "id_format",
+            "accounts[0].id_format",
             "unknown variant",
         ),
         (
@@ -211,13 +211,13 @@ fn every_mistake_names_its_key_and_line() {
         (
             "queue = 10000",
             "queue = 10000\nwindw = 3",
-            "windw",
+            "connectors[0].windw",
             "unknown field",
         ),
         (
             "system_id = \"router\"",
             "system_id = 7",
-            "system_id",
+            "connectors[0].system_id",
             "invalid type",
         ),
     ];
@@ -232,6 +232,29 @@ fn every_mistake_names_its_key_and_line() {
         let expected = line_of(to.lines().last().unwrap(), &text);
         assert_eq!(line, expected, "{from:?} → {to:?}: {m}");
     }
+}
+
+/// Mistakes the TOML layer itself finds (a missing field, a wrong type inside an array of
+/// tables) are named by their whole path, as the later checks name theirs.
+#[test]
+fn parse_errors_name_the_whole_path() {
+    let missing = EXAMPLE.replacen("system_id = \"router\"\n", "", 1);
+    let Err(Error::Config { key, line, message }) = Config::parse(&missing) else {
+        panic!("accepted")
+    };
+    assert_eq!(key, "connectors[0].system_id", "{message}");
+    assert!(message.contains("missing field"), "{message}");
+    assert!(line > 0);
+    // The second connector's key, not the first's.
+    let two = format!(
+        "{EXAMPLE}\n[[connectors]]\nname = \"other\"\nhosts = [\"127.0.0.1:2777\"]\n\
+         system_id = \"x\"\npassword = \"y\"\nbinds = \"three\"\n"
+    );
+    let Err(Error::Config { key, line, .. }) = Config::parse(&two) else {
+        panic!("accepted")
+    };
+    assert_eq!(key, "connectors[1].binds");
+    assert_eq!(line, line_of("binds = \"three\"", &two));
 }
 
 #[test]
@@ -309,7 +332,7 @@ fn consent_settings_are_read_per_account() {
     let Err(Error::Config { key, .. }) = Config::parse(&bad) else {
         panic!("accepted")
     };
-    assert_eq!(key, "consent");
+    assert_eq!(key, "accounts[0].consent");
 }
 
 #[test]
