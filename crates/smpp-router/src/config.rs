@@ -512,6 +512,21 @@ impl Checker<'_> {
         }
     }
 
+    /// A duration that must not be zero: a timer of 0 would close every connection, fail
+    /// every request, expire every record or reconnect in a loop.
+    fn positive(
+        &self,
+        key: &str,
+        v: Option<&Spanned<String>>,
+        default: Duration,
+    ) -> Result<Duration, Error> {
+        let d = self.duration(key, v, default)?;
+        match v {
+            Some(s) if d.is_zero() => Err(self.err(key, &s.span(), "must be more than 0")),
+            _ => Ok(d),
+        }
+    }
+
     fn int(
         &self,
         key: &str,
@@ -746,12 +761,12 @@ impl Config {
                 1..1_000_001,
                 1024,
             )? as usize,
-            bind_timeout: c.duration(
+            bind_timeout: c.positive(
                 "smpp.bind_timeout",
                 s.bind_timeout.as_ref(),
                 Duration::from_secs(10),
             )?,
-            enquire_link: c.duration(
+            enquire_link: c.positive(
                 "smpp.enquire_link",
                 s.enquire_link.as_ref(),
                 Duration::from_secs(30),
@@ -763,7 +778,7 @@ impl Config {
                 1..100_001,
                 1024,
             )? as usize,
-            response_budget: c.duration(
+            response_budget: c.positive(
                 "smpp.response_budget",
                 s.response_budget.as_ref(),
                 Duration::from_secs(5),
@@ -897,7 +912,7 @@ impl Config {
                     1..1_000_000_001,
                     1_000_000,
                 )? as u64,
-                pending_ttl: match c.duration(
+                pending_ttl: match c.positive(
                     &key("pending_ttl"),
                     a.pending_ttl.as_ref(),
                     Duration::from_secs(72 * 3600),
@@ -1005,7 +1020,7 @@ impl Config {
                     "SMPP passwords have at most 8 characters",
                 ));
             }
-            let initial = c.duration(
+            let initial = c.positive(
                 &key("reconnect_initial"),
                 r.reconnect_initial.as_ref(),
                 Duration::from_millis(200),
@@ -1047,12 +1062,12 @@ impl Config {
                 window: c.int(&key("window"), r.window.as_ref(), 1..10_001, 100)? as usize,
                 bind_tps: c.opt_int(&key("bind_tps"), r.bind_tps.as_ref(), 1..1_000_001)?,
                 tps: c.opt_int(&key("tps"), r.tps.as_ref(), 1..10_000_001)?,
-                enquire_link: c.duration(
+                enquire_link: c.positive(
                     &key("enquire_link"),
                     r.enquire_link.as_ref(),
                     Duration::from_secs(30),
                 )?,
-                response_timeout: c.duration(
+                response_timeout: c.positive(
                     &key("response_timeout"),
                     r.response_timeout.as_ref(),
                     Duration::from_secs(10),
@@ -1062,7 +1077,7 @@ impl Config {
                 tls_ca: r.tls_ca.as_ref().map(|p| PathBuf::from(p.get_ref())),
                 tls_name: r.tls_name.clone(),
                 queue: c.int(&key("queue"), r.queue.as_ref(), 1..10_000_001, 10_000)? as usize,
-                retention: c.duration(
+                retention: c.positive(
                     &key("retention"),
                     r.retention.as_ref(),
                     Duration::from_secs(72 * 3600),

@@ -234,6 +234,144 @@ fn every_mistake_names_its_key_and_line() {
     }
 }
 
+/// Limits, durations that must not be zero, and structure, each named by its path and the
+/// line of the value (found by `at`, which occurs once in the broken text).
+#[test]
+fn limits_and_zero_durations_are_refused_by_name() {
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        // (replace, with, expected key, part of the message, the line's text)
+        (
+            "max_binds = 8",
+            "max_binds = 0",
+            "accounts[0].max_binds",
+            "out of range",
+            "max_binds = 0",
+        ),
+        (
+            "max_binds = 8",
+            "max_binds = 8\ntps = 0",
+            "accounts[0].tps",
+            "out of range",
+            "tps = 0",
+        ),
+        (
+            "window = 100                # deliver_sm",
+            "window = 0                # deliver_sm",
+            "smpp.window",
+            "out of range",
+            "window = 0",
+        ),
+        (
+            "window = 100\nenquire_link",
+            "window = 0\nenquire_link",
+            "connectors[0].window",
+            "out of range",
+            "window = 0",
+        ),
+        (
+            "binds = 3 ",
+            "binds = 3\nbind_tps = 0 ",
+            "connectors[0].bind_tps",
+            "out of range",
+            "bind_tps = 0",
+        ),
+        (
+            "queue = 10000 ",
+            "queue = 10000\ntps = 0 ",
+            "connectors[0].tps",
+            "out of range",
+            "tps = 0",
+        ),
+        (
+            "hosts = [\"127.0.0.1:2776\"]",
+            "hosts = []",
+            "connectors[0].hosts",
+            "at least one",
+            "hosts = []",
+        ),
+        (
+            "conversation_window = \"24h\"",
+            "conversation_window = \"ages\"",
+            "mo.conversation_window",
+            "not a duration",
+            "conversation_window",
+        ),
+        (
+            "bind_timeout = \"10s\"",
+            "bind_timeout = \"0s\"",
+            "smpp.bind_timeout",
+            "more than 0",
+            "bind_timeout",
+        ),
+        (
+            "enquire_link = \"30s\"\nwindow = 100                # deliver_sm",
+            "enquire_link = \"0ms\"\nwindow = 100                # deliver_sm",
+            "smpp.enquire_link",
+            "more than 0",
+            "enquire_link = \"0ms\"",
+        ),
+        (
+            "response_budget = \"5s\"",
+            "response_budget = \"0s\"",
+            "smpp.response_budget",
+            "more than 0",
+            "response_budget",
+        ),
+        (
+            "enquire_link = \"30s\"\nresponse_timeout",
+            "enquire_link = \"0s\"\nresponse_timeout",
+            "connectors[0].enquire_link",
+            "more than 0",
+            "enquire_link = \"0s\"",
+        ),
+        (
+            "response_timeout = \"10s\"",
+            "response_timeout = \"0s\"",
+            "connectors[0].response_timeout",
+            "more than 0",
+            "response_timeout",
+        ),
+        (
+            "reconnect_initial = \"200ms\"",
+            "reconnect_initial = \"0ms\"",
+            "connectors[0].reconnect_initial",
+            "more than 0",
+            "reconnect_initial",
+        ),
+        (
+            "retention = \"72h\"",
+            "retention = \"0d\"",
+            "connectors[0].retention",
+            "more than 0",
+            "retention",
+        ),
+        (
+            "max_binds = 8",
+            "max_binds = 8\npending_ttl = \"0s\"",
+            "accounts[0].pending_ttl",
+            "more than 0",
+            "pending_ttl",
+        ),
+    ];
+    for &(from, to, key, message, at) in cases {
+        let (k, line, m) = broken(from, to);
+        assert_eq!(k, key, "{from:?} → {to:?}: {m}");
+        assert!(
+            m.contains(message),
+            "{from:?} → {to:?}: {m:?} lacks {message:?}"
+        );
+        let text = EXAMPLE.replacen(from, to, 1);
+        assert_eq!(text.matches(at).count(), 1, "{at:?} must occur once");
+        assert_eq!(line, line_of(at, &text), "{from:?} → {to:?}: {m}");
+    }
+    // A second account with the first one's system_id.
+    let twice = format!("{EXAMPLE}\n[[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"x\"\n");
+    let Err(Error::Config { key, message, .. }) = Config::parse(&twice) else {
+        panic!("accepted")
+    };
+    assert_eq!(key, "accounts[1].system_id", "{message}");
+}
+
 /// Mistakes the TOML layer itself finds (a missing field, a wrong type inside an array of
 /// tables) are named by their whole path, as the later checks name theirs.
 #[test]
