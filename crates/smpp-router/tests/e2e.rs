@@ -1239,3 +1239,90 @@ async fn a_failover_route_moves_to_the_next_connector_when_the_first_is_down() {
     esme.shutdown().await;
     d.shutdown().await;
 }
+
+/// A carrier that, once bound, sends one MO (a reply from `from` to `to`), then answers
+/// submits; the MO's answer status goes to `answered`.
+async fn replying_carrier(
+    from: &'static str,
+    to: &'static str,
+    answered: mpsc::Sender<CommandStatus>,
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let auth: Arc<smpp_tokio::Authenticate> =
+        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
+    let on_connection = move |conn: smpp_tokio::Connection| {
+        let answered = answered.clone();
+        tokio::spawn(async move {
+            let mut bound = conn.bound.clone();
+            if bound.wait_for(Option::is_some).await.is_err() {
+                return;
+            }
+            let mo = Body::DeliverSm(Box::new(SubmitSm {
+                source: smpp_pdu::Address::new(Ton(1), Npi(1), Bytes::from_static(from.as_bytes())),
+                dest: smpp_pdu::Address::new(Ton(1), Npi(1), Bytes::from_static(to.as_bytes())),
+                short_message: Bytes::from_static(b"who is this?"),
+                ..Default::default()
+            }));
+            if let Ok(answer) = conn.link.send(mo).await {
+                let _ = answered.send(answer.command_status).await;
+            }
+            let mut incoming = conn.incoming;
+            while incoming.recv().await.is_some() {}
+        });
+    };
+    tokio::spawn(smpp_tokio::serve(
+        listener,
+        smpp_tokio::SmscConfig::default(),
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    addr
+}
+
+/// A reply to a number nobody owns, with no keyword and no conversation, goes to
+/// `mo.default_account`; without one it is answered OK, dropped and counted unroutable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_nobody_claims_goes_to_the_default_account_or_is_counted_unroutable() {
+    for default in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (answered_tx, mut answered) = mpsc::channel(1);
+        let carrier = replying_carrier("447700900123", "99999", answered_tx).await;
+        let text = format!(
+            "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
+             [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\nnumbers = [\"15550100\"]\n\
+             [[connectors]]\nname = \"c\"\nhosts = [\"{carrier}\"]\nsystem_id = \"router\"\npassword = \"pw\"\n\
+             [[routes]]\nconnector = \"c\"\n{}",
+            dir.path().join("data").display(),
+            if default { "[mo]\ndefault_account = \"demo\"\n" } else { "" },
+        );
+        // The customer binds first, so that the reply finds it (or is queued for it).
+        let d = daemon(dir.path(), &text).await;
+        let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
+        demo.wait_bound(Duration::from_secs(5)).await.unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(10), answered.recv())
+            .await
+            .expect("the reply was answered")
+            .unwrap();
+        assert_eq!(status, CommandStatus::OK, "default account: {default}");
+        let (_, metrics) = get(&d, "/metrics").await;
+        let reason = if default { "default" } else { "unroutable" };
+        let line = format!("smpp_mo_total{{reason=\"{reason}\"}} 1");
+        assert!(metrics.contains(&line), "{line} not in\n{metrics}");
+        if default {
+            assert_eq!(
+                next_mo(&mut demo_in).await,
+                (
+                    Bytes::from_static(b"99999"),
+                    Bytes::from_static(b"who is this?")
+                )
+            );
+        } else {
+            let nothing = tokio::time::timeout(Duration::from_millis(300), demo_in.recv()).await;
+            assert!(nothing.is_err(), "an unroutable reply reached demo");
+        }
+        demo.shutdown().await;
+        d.shutdown().await;
+    }
+}
