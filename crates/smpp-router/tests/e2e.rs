@@ -1326,3 +1326,99 @@ async fn a_reply_nobody_claims_goes_to_the_default_account_or_is_counted_unrouta
         d.shutdown().await;
     }
 }
+
+/// A TCP relay in front of `upstream` whose connections can all be cut at once, the way a
+/// network fault or a crashed carrier process ends them: no unbind, the sockets just close.
+struct Relay {
+    addr: std::net::SocketAddr,
+    conns: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(upstream: std::net::SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let conns: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let kept = conns.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                kept.lock().unwrap().push(tokio::spawn(async move {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }));
+            }
+        });
+        Relay {
+            addr,
+            conns,
+            accept,
+        }
+    }
+
+    /// Closes every connection open now; new ones are relayed again.
+    fn cut(&self) -> usize {
+        let conns = std::mem::take(&mut *self.conns.lock().unwrap());
+        let n = conns.iter().filter(|c| !c.is_finished()).count();
+        for c in conns {
+            c.abort();
+        }
+        n
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+/// Every carrier connection cut mid-load, without an unbind: the binds come back, and every
+/// message the customer got an ack for still gets exactly its receipt, with our id. (What
+/// was in flight when the connections went is retried or refused with an error status.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carrier_connections_cut_mid_load_lose_no_acked_messages_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let carrier = sim(SimConfig::default()).await;
+    let relay = Relay::start(carrier.local_addr()).await;
+    let text = format!(
+        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\nresponse_budget = \"5s\"\n\
+         [metrics]\nlisten = \"127.0.0.1:0\"\n\
+         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n\
+         [[connectors]]\nname = \"c\"\nhosts = [\"{}\"]\nsystem_id = \"router\"\npassword = \"pw\"\n\
+         binds = 3\nreconnect_initial = \"50ms\"\nreconnect_max = \"500ms\"\n\
+         [[routes]]\nconnector = \"c\"\n",
+        dir.path().join("data").display(),
+        relay.addr,
+    );
+    let d = daemon(dir.path(), &text).await;
+    let mut cfg = BenchConfig::new(&d.smpp_addr.to_string(), "demo", "demo");
+    cfg.sessions = 2;
+    cfg.window = 50;
+    cfg.count = Some(4000);
+    cfg.rate = Some(2000.0);
+    cfg.registered_delivery = true;
+    cfg.receipt_wait = Duration::from_secs(15);
+    let load = tokio::spawn(bench::run(cfg));
+    // A quarter of the way in, every carrier connection goes at once.
+    assert!(count_reaching(|| carrier.counts().accepted, 1000).await >= 1000);
+    assert_eq!(relay.cut(), 3, "three binds were relayed");
+    let report = tokio::time::timeout(Duration::from_secs(60), load)
+        .await
+        .expect("the bench finished")
+        .unwrap()
+        .unwrap();
+    let r = report.receipts.clone().unwrap();
+    assert!(report.ok >= 3000, "{report:#?}");
+    assert_eq!(
+        (r.matched, r.missing, r.duplicate, r.unmatched),
+        (report.ok, 0, 0, 0),
+        "{report:#?}"
+    );
+    // The binds came back through the relay.
+    assert!(carrier.counts().binds >= 6, "{:?}", carrier.counts());
+    d.shutdown().await;
+}
