@@ -1422,3 +1422,96 @@ async fn carrier_connections_cut_mid_load_lose_no_acked_messages_receipt() {
     assert!(carrier.counts().binds >= 6, "{:?}", carrier.counts());
     d.shutdown().await;
 }
+
+/// A carrier that answers each submit and then, at once, sends its receipt: on one bind,
+/// receipts reach the router in the order the messages were submitted. Counts the receipts
+/// the router answered.
+async fn prompt_carrier() -> (String, Arc<std::sync::atomic::AtomicU64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let next_id = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let answered = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = answered.clone();
+    let auth: Arc<smpp_tokio::Authenticate> =
+        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
+    let on_connection = move |mut conn: smpp_tokio::Connection| {
+        let (next_id, counted) = (next_id.clone(), counted.clone());
+        tokio::spawn(async move {
+            while let Some(inc) = conn.incoming.recv().await {
+                let id = format!(
+                    "p{}",
+                    next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                );
+                let resp = smpp_pdu::MessageIdResp {
+                    message_id: Bytes::from(id.clone()),
+                    ..Default::default()
+                };
+                inc.responder
+                    .respond(CommandStatus::OK, Body::SubmitSmResp(resp))
+                    .await;
+                let r = conn.link.send(carrier_receipt(&id)).await;
+                assert_eq!(r.unwrap().command_status, CommandStatus::OK);
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    };
+    tokio::spawn(smpp_tokio::serve(
+        listener,
+        smpp_tokio::SmscConfig::default(),
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    (addr, answered)
+}
+
+/// Receipts kept for a customer that is away go out in the order they came when its
+/// receiver binds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_kept_for_an_away_customer_go_out_in_the_order_they_came() {
+    let dir = tempfile::tempdir().unwrap();
+    let (carrier, receipts_answered) = prompt_carrier().await;
+    let text = format!(
+        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
+         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n\
+         [[connectors]]\nname = \"c\"\nhosts = [\"{carrier}\"]\nsystem_id = \"router\"\npassword = \"pw\"\nbinds = 1\n\
+         [[routes]]\nconnector = \"c\"\n",
+        dir.path().join("data").display()
+    );
+    let d = daemon(dir.path(), &text).await;
+    // A transmitter submits one message at a time; nobody can take receipts yet.
+    let (tx, _) = customer(&d, "demo", BindKind::Transmitter);
+    tx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let mut acked = Vec::new();
+    for i in 0..30 {
+        let r = tx.send(submit(i, "ACME", true)).await.unwrap();
+        let Body::SubmitSmResp(resp) = r.body else {
+            panic!("{r:?}")
+        };
+        acked.push(resp.message_id);
+    }
+    // Every receipt is queued for demo (the router answers the carrier once it is) before
+    // its receiver binds.
+    let answered = || receipts_answered.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(count_reaching(answered, 30).await, 30);
+    let (rx, mut receipts) = customer(&d, "demo", BindKind::Receiver);
+    rx.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let mut order = Vec::new();
+    for _ in 0..30 {
+        let inc = tokio::time::timeout(Duration::from_secs(10), receipts.recv())
+            .await
+            .expect("a receipt in time")
+            .unwrap();
+        let Body::DeliverSm(d) = &inc.pdu.body else {
+            panic!("{:?}", inc.pdu)
+        };
+        order.push(Bytes::copy_from_slice(
+            smpp_router::receipts::read(d).unwrap().carrier_id,
+        ));
+        inc.responder.respond_status(CommandStatus::OK).await;
+    }
+    assert_eq!(order, acked);
+    tx.shutdown().await;
+    rx.shutdown().await;
+    d.shutdown().await;
+}
