@@ -21,6 +21,7 @@ use crate::admin::{self, AdminState};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::consent::{account_scope, Consent};
+use crate::ids;
 use crate::metrics::Metrics;
 use crate::numbering::Numbering;
 use crate::policy::Scope;
@@ -115,6 +116,14 @@ impl Daemon {
             consent.clone(),
             clock,
         );
+        // Ids go on above the floor the last run kept, and a new floor is durable before the
+        // first id is given (see `ids`).
+        let floor_path = dir.join(ids::FLOOR_FILE);
+        if let Some(floor) = ids::load_floor(&floor_path).map_err(Error::Start)? {
+            router.resume_ids_above(floor);
+        }
+        ids::save_floor(&floor_path, router.id_floor())
+            .map_err(|e| Error::Start(format!("{}: {e}", floor_path.display())))?;
         let admin = TcpListener::bind(config.metrics_listen)
             .await
             .map_err(|e| Error::Start(format!("metrics.listen {}: {e}", config.metrics_listen)))?;
@@ -143,7 +152,8 @@ impl Daemon {
                 consent.clone(),
                 accounts.clone(),
             )),
-            tokio::spawn(sweep(store.clone(), stopped)),
+            tokio::spawn(sweep(store.clone(), stopped.clone())),
+            tokio::spawn(keep_id_floor(router.clone(), floor_path, stopped)),
         ];
         tracing::info!(%smpp_addr, %admin_addr, "smpp-router started");
         Ok(Daemon {
@@ -314,6 +324,25 @@ async fn simulate(
     }
     kept.extend(started);
     Ok((kept, running))
+}
+
+/// Rewrites the id floor every second (off the runtime's threads: it fsyncs), so that it stays
+/// [`ids::FLOOR_AHEAD`] past the clock and above every id given.
+async fn keep_id_floor(router: Arc<Router>, path: PathBuf, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let (floor, path) = (router.id_floor(), path.clone());
+        match tokio::task::spawn_blocking(move || ids::save_floor(&path, floor)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "id floor not written"),
+            Err(e) => tracing::error!(error = %e, "id floor writer stopped"),
+        }
+    }
 }
 
 fn smsc_config(config: &Config) -> SmscConfig {

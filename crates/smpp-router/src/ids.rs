@@ -4,14 +4,19 @@
 //! sequence (12 bits) and the node id (10 bits, lowest). The time-and-sequence part is one
 //! counter that only moves forward: each id takes `max(previous + 1, now)`, so a burst of more
 //! than 4096 ids in a millisecond borrows from the next millisecond instead of waiting, and a
-//! clock stepping back does not repeat ids while the process runs. Across restarts uniqueness
-//! rests on the clock: a node that restarts within the few milliseconds it had borrowed ahead
-//! could repeat one, which at the router's rates (4M ids/s before any borrowing) does not happen.
+//! clock stepping back does not repeat ids while the process runs. Across restarts the daemon
+//! keeps a floor in the data directory ([`FLOOR_FILE`]): every second it writes, durably, a
+//! counter value above every id given so far and [`FLOOR_AHEAD`] past the clock, and on start
+//! the counter resumes above the floor it finds. So a restart repeats no id even when the clock
+//! stepped back in between (a VM restored from a snapshot, a wrong time fixed by hand); the
+//! ids after such a restart just read as made a little later than they were.
 //! The node id keeps nodes of a cluster apart.
 //!
 //! Rendered per account as 16 upper-case hex digits or as a decimal number (at most 19 digits),
 //! both far inside SMPP's 64-character message_id.
 
+use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,6 +27,21 @@ const SEQ_BITS: u32 = 12;
 
 /// The largest node id.
 pub const MAX_NODE: u16 = (1 << NODE_BITS) - 1;
+
+/// The file in the data directory that holds the id floor.
+pub const FLOOR_FILE: &str = "ID-FLOOR";
+/// How far past the clock the floor is written; the daemon rewrites it every second, well
+/// inside this.
+pub const FLOOR_AHEAD: Duration = Duration::from_secs(5);
+
+/// The time-and-sequence counter value of the first id of the millisecond `now`.
+fn counter_at(now: SystemTime) -> u64 {
+    let ms = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+        .saturating_sub(EPOCH_MS);
+    ms << SEQ_BITS
+}
 
 /// How an account wants its ids written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -110,11 +130,7 @@ impl IdGenerator {
 
     /// The next id, made at `now`.
     pub fn next_at(&self, now: SystemTime) -> MessageId {
-        let ms = now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
-            .saturating_sub(EPOCH_MS);
-        let floor = ms << SEQ_BITS;
+        let floor = counter_at(now);
         let mut last = self.last.load(Ordering::Relaxed);
         loop {
             let next = floor.max(last + 1);
@@ -132,6 +148,57 @@ impl IdGenerator {
     pub fn next(&self) -> MessageId {
         self.next_at(SystemTime::now())
     }
+
+    /// Makes every later id larger than any `floor` covered (a value [`IdGenerator::reserve`]
+    /// gave in an earlier run).
+    pub fn resume_above(&self, floor: u64) {
+        self.last.fetch_max(floor, Ordering::Relaxed);
+    }
+
+    /// A floor to keep durably at `now`: above every id given so far and every id the clock
+    /// gives for the next [`FLOOR_AHEAD`].
+    pub fn reserve(&self, now: SystemTime) -> u64 {
+        self.last
+            .load(Ordering::Relaxed)
+            .max(counter_at(now + FLOOR_AHEAD))
+    }
+}
+
+/// Reads the floor at `path`; `None` when there is none yet (a new data directory).
+///
+/// # Errors
+/// When it cannot be read, or does not hold a floor (which would risk repeating ids: the
+/// message says what to check).
+pub fn load_floor(path: &Path) -> Result<Option<u64>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+            format!(
+                "{}: not an id floor ({:?}); if the clock is right, deleting it is safe",
+                path.display(),
+                text.trim()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Writes `floor` to `path` durably: a new file synced, renamed over the old, and the
+/// directory synced, so a crash leaves the old floor or the new one.
+///
+/// # Errors
+/// The I/O error.
+pub fn save_floor(path: &Path, floor: u64) -> std::io::Result<()> {
+    let tmp = path.with_extension("new");
+    let mut f = std::fs::File::create(&tmp)?;
+    writeln!(f, "{floor}")?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -155,6 +222,40 @@ mod tests {
         let other = IdGenerator::new(6).next_at(t);
         assert_ne!(other, ids[0]);
         assert_eq!(other.node(), 6);
+    }
+
+    #[test]
+    fn ids_resume_above_a_floor_kept_from_an_earlier_run() {
+        let t = UNIX_EPOCH + Duration::from_millis(EPOCH_MS + 5_000_000);
+        let before = IdGenerator::new(3);
+        let last = (0..100).map(|_| before.next_at(t)).last().unwrap();
+        let floor = before.reserve(t);
+        // The floor covers what was given and the next FLOOR_AHEAD of the clock.
+        assert!(floor > last.0 >> NODE_BITS);
+        let later = t + FLOOR_AHEAD - Duration::from_millis(1);
+        assert!(floor >= before.next_at(later).0 >> NODE_BITS);
+        // After a restart with the clock an hour behind, ids still go on above every old one.
+        let after = IdGenerator::new(3);
+        after.resume_above(floor);
+        let back = t - Duration::from_secs(3600);
+        let first = after.next_at(back);
+        assert!(first > last && first.0 >> NODE_BITS > floor);
+        // Without the floor the same clock would have repeated the past.
+        assert!(IdGenerator::new(3).next_at(back) < last);
+    }
+
+    #[test]
+    fn the_floor_is_saved_and_read_back_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FLOOR_FILE);
+        assert_eq!(load_floor(&path).unwrap(), None);
+        save_floor(&path, 12_345_678_901).unwrap();
+        assert_eq!(load_floor(&path).unwrap(), Some(12_345_678_901));
+        save_floor(&path, 12_345_678_999).unwrap();
+        assert_eq!(load_floor(&path).unwrap(), Some(12_345_678_999));
+        std::fs::write(&path, "garbage").unwrap();
+        let e = load_floor(&path).unwrap_err();
+        assert!(e.contains("not an id floor"), "{e}");
     }
 
     #[test]

@@ -1566,6 +1566,17 @@ impl Router {
         }
     }
 
+    /// Our message ids go on above `floor`, a value [`Router::id_floor`] gave in an earlier
+    /// run (see [`crate::ids`]).
+    pub fn resume_ids_above(&self, floor: u64) {
+        self.ids.resume_above(floor);
+    }
+
+    /// The id floor to keep durably now: above every id given and the next few seconds'.
+    pub fn id_floor(&self) -> u64 {
+        self.ids.reserve(SystemTime::now())
+    }
+
     /// Receipts of `connector` parked until their record lands (or they are given up).
     pub fn parked(&self, connector: &str) -> usize {
         locked(&self.orphans(connector).parked).len()

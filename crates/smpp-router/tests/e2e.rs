@@ -1515,3 +1515,49 @@ async fn receipts_kept_for_an_away_customer_go_out_in_the_order_they_came() {
     rx.shutdown().await;
     d.shutdown().await;
 }
+
+/// Message ids go on above the floor the last run kept in the data directory, so a restart
+/// with the clock stepped back repeats none: here the floor says a day ahead, as if the
+/// clock had been put back a day since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_after_a_restart_go_on_above_the_kept_floor() {
+    use smpp_router::ids::{self, IdFormat, IdGenerator, MessageId};
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        sim(SimConfig::default()).await,
+        sim(SimConfig::default()).await,
+    );
+    let text = config_text(dir.path(), &a, &b, "", SPLIT);
+    let floor_path = dir.path().join("data").join(ids::FLOOR_FILE);
+    let id_of = |ids: HashSet<Bytes>| {
+        let id = ids.into_iter().next().unwrap();
+        MessageId::parse(IdFormat::Hex, &id).unwrap()
+    };
+    let d = daemon(dir.path(), &text).await;
+    let (esme, _) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let first = id_of(submit_n(&esme, 1, false).await);
+    // The floor kept on disk is above the id just given.
+    let kept = ids::load_floor(&floor_path).unwrap().unwrap();
+    let covered = IdGenerator::new(0);
+    covered.resume_above(kept);
+    assert!(covered.next_at(first.time()).0 >> 10 > first.0 >> 10);
+    esme.shutdown().await;
+    d.shutdown().await;
+
+    // A day's worth of ids were given after the clock read now.
+    let day = Duration::from_secs(86_400);
+    let future = IdGenerator::new(0).reserve(std::time::SystemTime::now() + day);
+    ids::save_floor(&floor_path, future).unwrap();
+    let d = daemon(dir.path(), &text).await;
+    let (esme, _) = customer(&d, "demo", BindKind::Transceiver);
+    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
+    let after = id_of(submit_n(&esme, 1, false).await);
+    assert!(after > first);
+    assert!(
+        after.time() >= std::time::SystemTime::now() + day,
+        "{after:?} is not above the floor"
+    );
+    esme.shutdown().await;
+    d.shutdown().await;
+}
