@@ -77,6 +77,19 @@ fn line_of(needle: &str, text: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).unwrap() + 1
 }
 
+/// The example with `from` replaced by `to` is refused naming `key`, with `message` in its
+/// text, on the (first) line holding `at`.
+fn assert_refused(from: &str, to: &str, key: &str, message: &str, at: &str) {
+    let (k, line, m) = broken(from, to);
+    assert_eq!(k, key, "{from:?} → {to:?}: {m}");
+    assert!(
+        m.contains(message),
+        "{from:?} → {to:?}: {m:?} lacks {message:?}"
+    );
+    let text = EXAMPLE.replacen(from, to, 1);
+    assert_eq!(line, line_of(at, &text), "{from:?} → {to:?}: {m}");
+}
+
 #[test]
 fn every_mistake_names_its_key_and_line() {
     let cases: &[(&str, &str, &str, &str)] = &[
@@ -222,15 +235,7 @@ fn every_mistake_names_its_key_and_line() {
         ),
     ];
     for &(from, to, key, message) in cases {
-        let (k, line, m) = broken(from, to);
-        assert_eq!(k, key, "{from:?} → {to:?}: {m}");
-        assert!(
-            m.contains(message),
-            "{from:?} → {to:?}: {m:?} lacks {message:?}"
-        );
-        let text = EXAMPLE.replacen(from, to, 1);
-        let expected = line_of(to.lines().last().unwrap(), &text);
-        assert_eq!(line, expected, "{from:?} → {to:?}: {m}");
+        assert_refused(from, to, key, message, to.lines().last().unwrap());
     }
 }
 
@@ -354,15 +359,9 @@ fn limits_and_zero_durations_are_refused_by_name() {
         ),
     ];
     for &(from, to, key, message, at) in cases {
-        let (k, line, m) = broken(from, to);
-        assert_eq!(k, key, "{from:?} → {to:?}: {m}");
-        assert!(
-            m.contains(message),
-            "{from:?} → {to:?}: {m:?} lacks {message:?}"
-        );
         let text = EXAMPLE.replacen(from, to, 1);
         assert_eq!(text.matches(at).count(), 1, "{at:?} must occur once");
-        assert_eq!(line, line_of(at, &text), "{from:?} → {to:?}: {m}");
+        assert_refused(from, to, key, message, at);
     }
     // A second account with the first one's system_id.
     let twice = format!("{EXAMPLE}\n[[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"x\"\n");

@@ -823,18 +823,51 @@ fn carrier_receipt(id: &str) -> Body {
     }))
 }
 
+/// Serves a scripted carrier on a free port of 127.0.0.1 (any credentials bind) and returns
+/// its address; `on_connection` gets each connection.
+async fn scripted_carrier(
+    on_connection: impl Fn(smpp_tokio::Connection) + Send + Sync + 'static,
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let auth: Arc<smpp_tokio::Authenticate> =
+        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
+    tokio::spawn(smpp_tokio::serve(
+        listener,
+        smpp_tokio::SmscConfig::default(),
+        auth,
+        on_connection,
+        Arc::new(NoObserver),
+    ));
+    addr
+}
+
+/// A config with the account `demo` (and `account_extra`), one connector `c` at `carrier`
+/// (and `connector_extra`) that the one route sends to, then `extra`.
+fn one_carrier_config(
+    dir: &std::path::Path,
+    carrier: &str,
+    account_extra: &str,
+    connector_extra: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
+         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n{account_extra}\
+         [[connectors]]\nname = \"c\"\nhosts = [\"{carrier}\"]\nsystem_id = \"router\"\npassword = \"pw\"\n\
+         {connector_extra}[[routes]]\nconnector = \"c\"\n{extra}",
+        dir.join("data").display()
+    )
+}
+
 /// A carrier that first sends `unknown` receipts for messages that are not the router's,
 /// then answers each submit only after sending its receipt: every receipt of ours comes
 /// before its ack, behind a crowd of receipts nobody will ever claim.
 /// (Only on its first connection: a router that comes back is not sent the crowd again.)
 async fn crowded_carrier(unknown: usize) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
     // Message ids unique over its connections, as a carrier's are.
     let next_id = Arc::new(std::sync::atomic::AtomicUsize::new(1));
-    let auth: Arc<smpp_tokio::Authenticate> =
-        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
     let on_connection = move |mut conn: smpp_tokio::Connection| {
         let (first, next_id) = (first.clone(), next_id.clone());
         tokio::spawn(async move {
@@ -868,13 +901,7 @@ async fn crowded_carrier(unknown: usize) -> String {
             }
         });
     };
-    tokio::spawn(smpp_tokio::serve(
-        listener,
-        smpp_tokio::SmscConfig::default(),
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
+    let addr = scripted_carrier(on_connection).await;
     addr
 }
 
@@ -885,13 +912,7 @@ async fn crowded_carrier(unknown: usize) -> String {
 async fn an_early_receipt_is_matched_behind_many_unknown_ones() {
     let dir = tempfile::tempdir().unwrap();
     let carrier = crowded_carrier(600).await;
-    let text = format!(
-        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
-         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n\
-         [[connectors]]\nname = \"c\"\nhosts = [\"{carrier}\"]\nsystem_id = \"router\"\npassword = \"pw\"\n\
-         [[routes]]\nconnector = \"c\"\n",
-        dir.path().join("data").display()
-    );
+    let text = one_carrier_config(dir.path(), &carrier, "", "", "");
     let d = daemon(dir.path(), &text).await;
     let (esme, mut receipts) = customer(&d, "demo", BindKind::Transceiver);
     esme.wait_bound(Duration::from_secs(5)).await.unwrap();
@@ -977,11 +998,7 @@ async fn submits_past_a_binds_in_flight_limit_are_throttled() {
 /// A carrier that answers every submit_sm OK and records the SAR reference of each, in
 /// `parts` (the parts of long messages it was given).
 async fn recording_carrier(parts: Arc<std::sync::Mutex<Vec<u16>>>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let next_id = Arc::new(std::sync::atomic::AtomicUsize::new(1));
-    let auth: Arc<smpp_tokio::Authenticate> =
-        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
     let on_connection = move |mut conn: smpp_tokio::Connection| {
         let (parts, next_id) = (parts.clone(), next_id.clone());
         tokio::spawn(async move {
@@ -1002,13 +1019,7 @@ async fn recording_carrier(parts: Arc<std::sync::Mutex<Vec<u16>>>) -> String {
             }
         });
     };
-    tokio::spawn(smpp_tokio::serve(
-        listener,
-        smpp_tokio::SmscConfig::default(),
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
+    let addr = scripted_carrier(on_connection).await;
     addr
 }
 
@@ -1081,11 +1092,7 @@ async fn the_parts_of_a_long_message_go_to_one_carrier_of_a_split() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_without_a_message_id_is_answered_and_counted_as_unknown() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let carrier = listener.local_addr().unwrap().to_string();
     let (answered_tx, mut answered) = mpsc::channel(1);
-    let auth: Arc<smpp_tokio::Authenticate> =
-        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
     let on_connection = move |conn: smpp_tokio::Connection| {
         let answered_tx = answered_tx.clone();
         tokio::spawn(async move {
@@ -1105,20 +1112,8 @@ async fn a_receipt_without_a_message_id_is_answered_and_counted_as_unknown() {
             while incoming.recv().await.is_some() {}
         });
     };
-    tokio::spawn(smpp_tokio::serve(
-        listener,
-        smpp_tokio::SmscConfig::default(),
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
-    let text = format!(
-        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
-         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n\
-         [[connectors]]\nname = \"c\"\nhosts = [\"{carrier}\"]\nsystem_id = \"router\"\npassword = \"pw\"\n\
-         [[routes]]\nconnector = \"c\"\n",
-        dir.path().join("data").display()
-    );
+    let carrier = scripted_carrier(on_connection).await;
+    let text = one_carrier_config(dir.path(), &carrier, "", "", "");
     let d = daemon(dir.path(), &text).await;
     let answer = tokio::time::timeout(Duration::from_secs(10), answered.recv())
         .await
@@ -1247,10 +1242,6 @@ async fn replying_carrier(
     to: &'static str,
     answered: mpsc::Sender<CommandStatus>,
 ) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let auth: Arc<smpp_tokio::Authenticate> =
-        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
     let on_connection = move |conn: smpp_tokio::Connection| {
         let answered = answered.clone();
         tokio::spawn(async move {
@@ -1271,13 +1262,7 @@ async fn replying_carrier(
             while incoming.recv().await.is_some() {}
         });
     };
-    tokio::spawn(smpp_tokio::serve(
-        listener,
-        smpp_tokio::SmscConfig::default(),
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
+    let addr = scripted_carrier(on_connection).await;
     addr
 }
 
@@ -1289,14 +1274,12 @@ async fn a_reply_nobody_claims_goes_to_the_default_account_or_is_counted_unrouta
         let dir = tempfile::tempdir().unwrap();
         let (answered_tx, mut answered) = mpsc::channel(1);
         let carrier = replying_carrier("447700900123", "99999", answered_tx).await;
-        let text = format!(
-            "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
-             [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\nnumbers = [\"15550100\"]\n\
-             [[connectors]]\nname = \"c\"\nhosts = [\"{carrier}\"]\nsystem_id = \"router\"\npassword = \"pw\"\n\
-             [[routes]]\nconnector = \"c\"\n{}",
-            dir.path().join("data").display(),
-            if default { "[mo]\ndefault_account = \"demo\"\n" } else { "" },
-        );
+        let mo = if default {
+            "[mo]\ndefault_account = \"demo\"\n"
+        } else {
+            ""
+        };
+        let text = one_carrier_config(dir.path(), &carrier, "numbers = [\"15550100\"]\n", "", mo);
         // The customer binds first, so that the reply finds it (or is queued for it).
         let d = daemon(dir.path(), &text).await;
         let (demo, mut demo_in) = customer(&d, "demo", BindKind::Transceiver);
@@ -1384,15 +1367,12 @@ async fn carrier_connections_cut_mid_load_lose_no_acked_messages_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let carrier = sim(SimConfig::default()).await;
     let relay = Relay::start(carrier.local_addr()).await;
-    let text = format!(
-        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\nresponse_budget = \"5s\"\n\
-         [metrics]\nlisten = \"127.0.0.1:0\"\n\
-         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n\
-         [[connectors]]\nname = \"c\"\nhosts = [\"{}\"]\nsystem_id = \"router\"\npassword = \"pw\"\n\
-         binds = 3\nreconnect_initial = \"50ms\"\nreconnect_max = \"500ms\"\n\
-         [[routes]]\nconnector = \"c\"\n",
-        dir.path().join("data").display(),
-        relay.addr,
+    let text = one_carrier_config(
+        dir.path(),
+        &relay.addr.to_string(),
+        "",
+        "binds = 3\nreconnect_initial = \"50ms\"\nreconnect_max = \"500ms\"\n",
+        "",
     );
     let d = daemon(dir.path(), &text).await;
     let mut cfg = BenchConfig::new(&d.smpp_addr.to_string(), "demo", "demo");
@@ -1427,13 +1407,9 @@ async fn carrier_connections_cut_mid_load_lose_no_acked_messages_receipt() {
 /// receipts reach the router in the order the messages were submitted. Counts the receipts
 /// the router answered.
 async fn prompt_carrier() -> (String, Arc<std::sync::atomic::AtomicU64>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let next_id = Arc::new(std::sync::atomic::AtomicUsize::new(1));
     let answered = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counted = answered.clone();
-    let auth: Arc<smpp_tokio::Authenticate> =
-        Arc::new(|_: &smpp_tokio::BindRequest| Ok(b"CARRIER".to_vec()));
     let on_connection = move |mut conn: smpp_tokio::Connection| {
         let (next_id, counted) = (next_id.clone(), counted.clone());
         tokio::spawn(async move {
@@ -1455,13 +1431,7 @@ async fn prompt_carrier() -> (String, Arc<std::sync::atomic::AtomicU64>) {
             }
         });
     };
-    tokio::spawn(smpp_tokio::serve(
-        listener,
-        smpp_tokio::SmscConfig::default(),
-        auth,
-        on_connection,
-        Arc::new(NoObserver),
-    ));
+    let addr = scripted_carrier(on_connection).await;
     (addr, answered)
 }
 
@@ -1471,13 +1441,7 @@ async fn prompt_carrier() -> (String, Arc<std::sync::atomic::AtomicU64>) {
 async fn receipts_kept_for_an_away_customer_go_out_in_the_order_they_came() {
     let dir = tempfile::tempdir().unwrap();
     let (carrier, receipts_answered) = prompt_carrier().await;
-    let text = format!(
-        "[node]\ndata_dir = \"{}\"\n[smpp]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
-         [[accounts]]\nsystem_id = \"demo\"\npassword_hash = \"{DEMO_HASH}\"\n\
-         [[connectors]]\nname = \"c\"\nhosts = [\"{carrier}\"]\nsystem_id = \"router\"\npassword = \"pw\"\nbinds = 1\n\
-         [[routes]]\nconnector = \"c\"\n",
-        dir.path().join("data").display()
-    );
+    let text = one_carrier_config(dir.path(), &carrier, "", "binds = 1\n", "");
     let d = daemon(dir.path(), &text).await;
     // A transmitter submits one message at a time; nobody can take receipts yet.
     let (tx, _) = customer(&d, "demo", BindKind::Transmitter);

@@ -386,67 +386,61 @@ async fn all_answered_ok(
     }
 }
 
-#[tokio::test]
-async fn throttled_requests_are_sent_again_in_their_original_order() {
+/// Sends five requests in a row to an SMSC that throttles the first three, and returns the
+/// order in which it then accepted all five.
+async fn order_accepted_after_throttling(
+    in_reverse: bool,
+    pause: Duration,
+    enquire_link: Option<Duration>,
+) -> Vec<u32> {
     let behaviour = Behaviour {
         throttle_first: Arc::new(AtomicU32::new(3)),
+        throttle_in_reverse: in_reverse,
         ..Default::default()
     };
     let accepted = behaviour.accepted.clone();
     let addr = smsc(behaviour).await;
     let mut cfg = esme_config(&addr);
-    cfg.driver.throttle_pause = Duration::from_millis(200);
-    // Keepalives every 10 ms wake the connection during the pause: each wake-up tries the
-    // throttled requests again and finds the pause still on.
-    cfg.session.enquire_link_interval = Duration::from_millis(10);
+    cfg.driver.throttle_pause = pause;
+    if let Some(interval) = enquire_link {
+        cfg.session.enquire_link_interval = interval;
+    }
     let (esme, _rx) = Esme::start(cfg, Arc::new(NoObserver));
     esme.wait_bound(Duration::from_secs(5)).await.unwrap();
     let link = esme.link().clone();
-    // Five in a row: the first three are throttled, the last two go through at once.
     let pending: Vec<_> = (0..5)
         .map(|i| link.try_send(submit(i, false)).unwrap())
         .collect();
     all_answered_ok(pending).await;
-    let order: Vec<u32> = accepted
-        .lock()
-        .unwrap()
+    esme.shutdown().await;
+    let order = accepted.lock().unwrap().clone();
+    order
         .iter()
         .map(|d| std::str::from_utf8(&d[4..]).unwrap().parse().unwrap())
-        .collect();
-    // The throttled three come back after the pause in the order they were first sent (the
-    // parts of a long message must not be swapped).
+        .collect()
+}
+
+#[tokio::test]
+async fn throttled_requests_are_sent_again_in_their_original_order() {
+    // Keepalives every 10 ms wake the connection during the 200 ms pause: each wake-up tries
+    // the throttled requests again and finds the pause still on.
+    let order = order_accepted_after_throttling(
+        false,
+        Duration::from_millis(200),
+        Some(Duration::from_millis(10)),
+    )
+    .await;
+    // The last two go through at once; the throttled three come back after the pause in the
+    // order they were first sent (the parts of a long message must not be swapped).
     assert_eq!(order, [3, 4, 0, 1, 2]);
-    esme.shutdown().await;
 }
 
 #[tokio::test]
 async fn throttled_requests_keep_their_order_when_the_peer_answers_out_of_order() {
-    let behaviour = Behaviour {
-        throttle_first: Arc::new(AtomicU32::new(3)),
-        throttle_in_reverse: true,
-        ..Default::default()
-    };
-    let accepted = behaviour.accepted.clone();
-    let addr = smsc(behaviour).await;
-    let mut cfg = esme_config(&addr);
-    cfg.driver.throttle_pause = Duration::from_millis(100);
-    let (esme, _rx) = Esme::start(cfg, Arc::new(NoObserver));
-    esme.wait_bound(Duration::from_secs(5)).await.unwrap();
-    let link = esme.link().clone();
-    // The first three are throttled, answered 2, 1, 0; the last two go through at once.
-    let pending: Vec<_> = (0..5)
-        .map(|i| link.try_send(submit(i, false)).unwrap())
-        .collect();
-    all_answered_ok(pending).await;
-    let order: Vec<u32> = accepted
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|d| std::str::from_utf8(&d[4..]).unwrap().parse().unwrap())
-        .collect();
+    // The throttling answers come 2, 1, 0.
+    let order = order_accepted_after_throttling(true, Duration::from_millis(100), None).await;
     // Resent in the order they were first sent, not the order the throttling answers came.
     assert_eq!(order, [3, 4, 0, 1, 2]);
-    esme.shutdown().await;
 }
 
 #[tokio::test]
