@@ -56,7 +56,7 @@ sed 's|^max_binds = 16$|max_binds = 16\nconsent = { enforce = false, quiet_hours
 leg() { # leg NAME PAIR: one benches/e2e run with the NAME template; prints "msg/s p99 matched"
     local out=$work/$1-$2
     mkdir -p "$out"
-    ROUTER_TEMPLATE=$work/$1.toml.in "$root/benches/e2e/run.sh" --count "$count" --no-build \
+    E2E_RELAY=0 ROUTER_TEMPLATE=$work/$1.toml.in "$root/benches/e2e/run.sh" --count "$count" --no-build \
         --out "$out" >"$out/table.md" 2>"$out/log" || true
     jq -r '[(.throughput | round), .submit_latency_ms.p99, (.receipts.matched // 0)] | @tsv' \
         "$out/router.json" 2>/dev/null || echo "– – –"

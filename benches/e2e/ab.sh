@@ -42,7 +42,7 @@ for ((p = 1; p <= pairs; p++)); do
             for t in smpp-sim smpp-bench; do ln -s "$(cd "$bin" && pwd)/$t" "$tmp/target/release/$t"; done
             target=$tmp/target bin=$bin/smpp-router
         fi
-        CARGO_TARGET_DIR=$target ROUTER_REAL=$bin MEASURE_OUT=$tmp/m ROUTER_BIN=$here/measure.py \
+        E2E_RELAY=0 CARGO_TARGET_DIR=$target ROUTER_REAL=$bin MEASURE_OUT=$tmp/m ROUTER_BIN=$here/measure.py \
             "$here/run.sh" --count "$count" "${rate_args[@]}" --no-build --out "$tmp/out" >/dev/null 2>"$tmp/err" || true
         r=$tmp/out/router.json d=$tmp/out/direct.json
         if [[ ! -s $r ]]; then

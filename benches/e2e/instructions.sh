@@ -59,7 +59,7 @@ for b in "${builds[@]}"; do
     for n in "$small" "$large"; do
         out="$work/$name-$n.out"
         echo "$name: $n messages under callgrind" >&2
-        if ! CG_REAL=$bin CG_OUT=$out ROUTER_BIN="$work/wrap.sh" \
+        if ! E2E_RELAY=0 CG_REAL=$bin CG_OUT=$out ROUTER_BIN="$work/wrap.sh" \
             "$here/run.sh" --count "$n" --no-build >"$work/$name-$n.table" 2>"$work/$name-$n.log"; then
             echo "$name: the leg of $n messages failed:" >&2
             cat "$work/$name-$n.table" "$work/$name-$n.log" >&2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The end-to-end benchmark: `smpp-bench` → `smpp-sim` directly, and `smpp-bench` →
-# `smpp-router` → `smpp-sim` when the router can be started, in one run on 127.0.0.1. Prints a
-# markdown table with one column per leg and the ratio router/direct (see README.md here).
+# The end-to-end benchmark: `smpp-bench` → `smpp-sim` directly, `smpp-bench` → `e2e-relay` →
+# `smpp-sim` (a proxy that does no SMPP work: the most a process in the middle can let through),
+# and `smpp-bench` → `smpp-router` → `smpp-sim` when the router can be started, in one run on
+# 127.0.0.1. Prints a markdown table with one column per leg and the ratios to direct (see
+# README.md here). E2E_RELAY=0 skips the relay leg.
 #
 #   benches/e2e/run.sh [--count N] [--sessions S] [--window W] [--rate R] [--out DIR] [--no-build]
 #
@@ -20,8 +22,9 @@ receipt_wait=${E2E_RECEIPT_WAIT:-60}     # seconds the bench waits for the last 
 # Runtime threads of smpp-sim and smpp-bench: one each, so that on a small machine the tools'
 # threads do not outnumber the router's in the scheduler (README.md). Empty: the tools' default.
 tool_workers=${E2E_TOOL_WORKERS-1}
+relay_leg=${E2E_RELAY:-1}
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --count) count=$2; shift 2 ;;
@@ -72,12 +75,14 @@ note() { echo "e2e: $*" >&2; }
 
 # --- build -------------------------------------------------------------------------------------
 if ((build)); then
-    note "building release binaries (cargo build --release -p smpp-tools)"
-    timeout "$build_timeout" cargo build --release --quiet -p smpp-tools
+    note "building release binaries (cargo build --release -p smpp-tools -p smpp-testkit)"
+    timeout "$build_timeout" cargo build --release --quiet -p smpp-tools -p smpp-testkit
 fi
 sim_bin=$target/release/smpp-sim
 bench_bin=$target/release/smpp-bench
-for b in "$sim_bin" "$bench_bin"; do
+relay_bin=$target/release/e2e-relay
+((relay_leg)) || relay_bin=""
+for b in "$sim_bin" "$bench_bin" $relay_bin; do
     [[ -x $b ]] || { echo "missing $b (run without --no-build)" >&2; exit 2; }
 done
 
@@ -213,6 +218,30 @@ direct_status=$bench_status
 stop "$sim_pid"
 keep direct
 
+relay_status=""
+if [[ -n $relay_bin ]]; then
+    start_sim relay
+    "$relay_bin" 127.0.0.1:0 "$sim_addr" "$((leg_timeout + 120))" 2>"$work/relay.err" &
+    relay_pid=$!
+    pids+=("$relay_pid")
+    relay_addr=""
+    for ((i = 0; i < 100; i++)); do
+        line=$(head -n1 "$work/relay.err" 2>/dev/null || true)
+        [[ $line == "e2e-relay listening on "* ]] && { relay_addr=${line#e2e-relay listening on }; break; }
+        kill -0 "$relay_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ -n $relay_addr ]] || { echo "e2e-relay did not start: $(cat "$work/relay.err")" >&2; exit 1; }
+    relay_started=${EPOCHREALTIME:-}
+    run_bench relay "$relay_addr"
+    relay_status=$bench_status
+    relay_wall=$(wall_since "$relay_started")
+    relay_cpu=$(tree_cpu "$relay_pid")
+    stop "$relay_pid"
+    stop "$sim_pid"
+    keep relay
+fi
+
 router_status=""
 if [[ -z $router_skip ]]; then
     start_sim router
@@ -255,11 +284,17 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "–"; else printf "%.2f", a / b }'
 }
 row() { # row LABEL JQ-EXPR [ratio]
-    local d r
+    local d l r
     d=$(metric "$2" "$work/direct.json")
+    l=$(metric "$2" "$work/relay.json")
     r=$(metric "$2" "$work/router.json")
-    printf '| %s | %s | %s | %s |\n' "$1" "$(fmt "$d")" "$(fmt "$r")" \
-        "$([[ ${3:-} == ratio ]] && ratio "$r" "$d" || echo "")"
+    printf '| %s | ' "$1"
+    if [[ ${3:-} == ratio ]]; then
+        printf '%s | %s | %s | %s | %s |\n' "$(fmt "$d")" "$(fmt "$l")" "$(fmt "$r")" \
+            "$(ratio "$l" "$d")" "$(ratio "$r" "$d")"
+    else
+        printf '%s | %s | %s | | |\n' "$(fmt "$d")" "$(fmt "$l")" "$(fmt "$r")"
+    fi
 }
 status_text() {
     case $1 in
@@ -276,8 +311,8 @@ echo "End-to-end benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (${
 echo
 echo "$count messages, $sessions sessions × window $window, receipts on (smpp-sim defaults: receipts after 10–100 ms), tool threads: ${tool_workers:-one per CPU}"
 echo
-echo "| | direct (bench → sim) | router (bench → router → sim) | router/direct |"
-echo "|---|---:|---:|---:|"
+echo "| | direct (bench → sim) | relay (bench → relay → sim) | router (bench → router → sim) | relay/direct | router/direct |"
+echo "|---|---:|---:|---:|---:|---:|"
 row "messages/s" '.throughput | round' ratio
 row "submit p50 (ms)" '.submit_latency_ms.p50' ratio
 row "submit p99 (ms)" '.submit_latency_ms.p99' ratio
@@ -294,14 +329,19 @@ per_message() { # per_message CPU_SECONDS
     awk -v c="$1" -v n="$count" 'BEGIN { printf "%.2f", c * 1e6 / n }'
 }
 d_bench=$(metric .cpu_secs "$work/direct.json")
+l_bench=$(metric .cpu_secs "$work/relay.json")
 r_bench=$(metric .cpu_secs "$work/router.json")
 d_sim=$(metric .cpu_secs "$work/direct-sim.json")
+l_sim=$(metric .cpu_secs "$work/relay-sim.json")
 r_sim=$(metric .cpu_secs "$work/router-sim.json")
-printf '| CPU per message, smpp-bench (µs) | %s | %s | %s |\n' "$(per_message "$d_bench")" \
-    "$(per_message "$r_bench")" "$(ratio "$r_bench" "$d_bench")"
-printf '| CPU per message, smpp-sim (µs) | %s | %s | %s |\n' "$(per_message "$d_sim")" \
-    "$(per_message "$r_sim")" "$(ratio "$r_sim" "$d_sim")"
-printf '| CPU per message, smpp-router (µs) | | %s | |\n' "$(per_message "${router_cpu:-}")"
+printf '| CPU per message, smpp-bench (µs) | %s | %s | %s | %s | %s |\n' "$(per_message "$d_bench")" \
+    "$(per_message "$l_bench")" "$(per_message "$r_bench")" \
+    "$(ratio "$l_bench" "$d_bench")" "$(ratio "$r_bench" "$d_bench")"
+printf '| CPU per message, smpp-sim (µs) | %s | %s | %s | %s | %s |\n' "$(per_message "$d_sim")" \
+    "$(per_message "$l_sim")" "$(per_message "$r_sim")" \
+    "$(ratio "$l_sim" "$d_sim")" "$(ratio "$r_sim" "$d_sim")"
+printf '| CPU per message, the process in the middle (µs) | | %s | %s | | |\n' \
+    "$(per_message "${relay_cpu:-}")" "$(per_message "${router_cpu:-}")"
 busy() { # busy WALL CPU... : CPU seconds over wall seconds ("–" when any is missing)
     local wall=$1 c sum=0
     shift
@@ -312,17 +352,20 @@ busy() { # busy WALL CPU... : CPU seconds over wall seconds ("–" when any is m
     done
     awk -v s="$sum" -v w="$wall" 'BEGIN { if (w > 0) printf "%.2f", s / w; else print "–" }'
 }
-printf '| cores busy over the leg (of %s) | %s | %s | |\n' "$(nproc)" \
+printf '| cores busy over the leg (of %s) | %s | %s | %s | | |\n' "$(nproc)" \
     "$(busy "${direct_wall:-}" "$d_bench" "$d_sim")" \
+    "$([[ -n $relay_bin ]] && busy "${relay_wall:-}" "$l_bench" "$l_sim" "${relay_cpu:-}" || echo "–")" \
     "$(busy "${router_wall:-}" "$r_bench" "$r_sim" "${router_cpu:-}")"
-printf '| result | %s | %s | |\n' "$(status_text "$direct_status")" \
+printf '| result | %s | %s | %s | | |\n' "$(status_text "$direct_status")" \
+    "$([[ -n $relay_bin ]] && status_text "$relay_status" || echo "skipped")" \
     "$([[ -n $router_skip ]] && echo "skipped" || status_text "$router_status")"
 if [[ -n $router_skip ]]; then
     echo
     echo "Router leg skipped: $router_skip."
 fi
 
-# Exit status: the direct leg's (a skipped router leg is not a failure).
+# Exit status: the first failed leg's, the router's last (a skipped leg is not a failure).
 status=$direct_status
+[[ -n $relay_status && $relay_status != 0 ]] && status=$relay_status
 [[ -n $router_status && $router_status != 0 ]] && status=$router_status
 exit "$status"

@@ -1310,55 +1310,6 @@ async fn a_reply_nobody_claims_goes_to_the_default_account_or_is_counted_unrouta
     }
 }
 
-/// A TCP relay in front of `upstream` whose connections can all be cut at once, the way a
-/// network fault or a crashed carrier process ends them: no unbind, the sockets just close.
-struct Relay {
-    addr: std::net::SocketAddr,
-    conns: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-    accept: tokio::task::JoinHandle<()>,
-}
-
-impl Relay {
-    async fn start(upstream: std::net::SocketAddr) -> Relay {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let conns: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let kept = conns.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
-                    continue;
-                };
-                kept.lock().unwrap().push(tokio::spawn(async move {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }));
-            }
-        });
-        Relay {
-            addr,
-            conns,
-            accept,
-        }
-    }
-
-    /// Closes every connection open now; new ones are relayed again.
-    fn cut(&self) -> usize {
-        let conns = std::mem::take(&mut *self.conns.lock().unwrap());
-        let n = conns.iter().filter(|c| !c.is_finished()).count();
-        for c in conns {
-            c.abort();
-        }
-        n
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.accept.abort();
-        self.cut();
-    }
-}
-
 /// Every carrier connection cut mid-load, without an unbind: the binds come back, and every
 /// message the customer got an ack for still gets exactly its receipt, with our id. (What
 /// was in flight when the connections went is retried or refused with an error status.)
@@ -1366,10 +1317,12 @@ impl Drop for Relay {
 async fn carrier_connections_cut_mid_load_lose_no_acked_messages_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let carrier = sim(SimConfig::default()).await;
-    let relay = Relay::start(carrier.local_addr()).await;
+    let relay = smpp_testkit::Relay::start("127.0.0.1:0".parse().unwrap(), carrier.local_addr())
+        .await
+        .unwrap();
     let text = one_carrier_config(
         dir.path(),
-        &relay.addr.to_string(),
+        &relay.addr().to_string(),
         "",
         "binds = 3\nreconnect_initial = \"50ms\"\nreconnect_max = \"500ms\"\n",
         "",

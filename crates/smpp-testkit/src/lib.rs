@@ -1,5 +1,6 @@
 //! What several crates' tests share (a `publish = false` crate, as DESIGN.md lays out): the
-//! Python `smpplib` package as an independent SMPP peer, and the scripts that drive it.
+//! Python `smpplib` package as an independent SMPP peer, and the scripts that drive it; and a
+//! TCP [`Relay`] (also the end-to-end benchmark's do-nothing proxy, `e2e-relay`).
 //!
 //! The package lives in one virtualenv under the workspace's `target/py-peers`, made on first
 //! use (`python3 -m venv`, `pip install smpplib==2.2.4` from PyPI), or in the interpreter named
@@ -10,6 +11,9 @@ use std::time::Duration;
 
 use tokio::process::Command;
 use tokio::time::timeout;
+
+mod relay;
+pub use relay::Relay;
 
 /// The smpplib version the scripts are written against.
 pub const SMPPLIB: &str = "smpplib==2.2.4";
