@@ -200,6 +200,15 @@ tree_cpu() {
     awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }'
 }
 
+# busiest_thread PID: CPU seconds of PID's busiest thread so far (empty where there is none). A
+# thread near the leg's wall time is what holds the leg; none near it means the leg waits.
+busiest_thread() {
+    local hz
+    [[ -d /proc/$1/task ]] && hz=$(getconf CLK_TCK 2>/dev/null) || return 0
+    cat /proc/"$1"/task/*/stat 2>/dev/null |
+        awk -v hz="$hz" '{ sub(/.*\) /, ""); t = $12 + $13; if (t > m) m = t } END { printf "%.3f", m / hz }'
+}
+
 # --- the legs ----------------------------------------------------------------------------------
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 # wall_since START: seconds since START (an $EPOCHREALTIME reading, "" without bash 5).
@@ -237,6 +246,7 @@ if [[ -n $relay_bin ]]; then
     relay_status=$bench_status
     relay_wall=$(wall_since "$relay_started")
     relay_cpu=$(tree_cpu "$relay_pid")
+    relay_thread=$(busiest_thread "$relay_pid")
     stop "$relay_pid"
     stop "$sim_pid"
     keep relay
@@ -262,6 +272,7 @@ if [[ -z $router_skip ]]; then
         router_status=$bench_status
         router_wall=$(wall_since "$router_started")
         router_cpu=$(tree_cpu "$router_pid")
+        router_thread=$(busiest_thread "$router_pid")
     else
         router_skip="smpp-router did not listen on $router_addr: $(tail -n3 "$work/router.log")"
     fi
@@ -356,6 +367,20 @@ printf '| cores busy over the leg (of %s) | %s | %s | %s | | |\n' "$(nproc)" \
     "$(busy "${direct_wall:-}" "$d_bench" "$d_sim")" \
     "$([[ -n $relay_bin ]] && busy "${relay_wall:-}" "$l_bench" "$l_sim" "${relay_cpu:-}" || echo "–")" \
     "$(busy "${router_wall:-}" "$r_bench" "$r_sim" "${router_cpu:-}")"
+# The tools run on one runtime thread each (with the default tool_workers): their CPU over the
+# wall time is that thread's share.
+share() { # share WALL CPU: CPU seconds as a percentage of WALL ("–" when either is missing)
+    [[ -z $1 || -z $2 ]] && { echo "–"; return; }
+    awk -v c="$2" -v w="$1" 'BEGIN { if (w > 0) printf "%.0f %%", 100 * c / w; else print "–" }'
+}
+printf '| on CPU (of the leg'"'"'s wall time), smpp-bench | %s | %s | %s | | |\n' \
+    "$(share "${direct_wall:-}" "$d_bench")" "$(share "${relay_wall:-}" "$l_bench")" \
+    "$(share "${router_wall:-}" "$r_bench")"
+printf '| on CPU (of the leg'"'"'s wall time), smpp-sim | %s | %s | %s | | |\n' \
+    "$(share "${direct_wall:-}" "$d_sim")" "$(share "${relay_wall:-}" "$l_sim")" \
+    "$(share "${router_wall:-}" "$r_sim")"
+printf '| on CPU (of the leg'"'"'s wall time), the busiest thread in the middle | | %s | %s | | |\n' \
+    "$(share "${relay_wall:-}" "${relay_thread:-}")" "$(share "${router_wall:-}" "${router_thread:-}")"
 printf '| result | %s | %s | %s | | |\n' "$(status_text "$direct_status")" \
     "$([[ -n $relay_bin ]] && status_text "$relay_status" || echo "skipped")" \
     "$([[ -n $router_skip ]] && echo "skipped" || status_text "$router_status")"
