@@ -200,12 +200,20 @@ tree_cpu() {
     awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }'
 }
 
-# busiest_thread PID: CPU seconds of PID's busiest thread so far (empty where there is none). A
-# thread near the leg's wall time is what holds the leg; none near it means the leg waits.
+# busiest_thread PID: CPU seconds of the busiest thread of PID and its descendants so far (empty
+# where there is none). A thread near the leg's wall time is what holds the leg; none near it
+# means the leg waits.
 busiest_thread() {
-    local hz
+    local hz p todo=("$1") stats=()
     [[ -d /proc/$1/task ]] && hz=$(getconf CLK_TCK 2>/dev/null) || return 0
-    cat /proc/"$1"/task/*/stat 2>/dev/null |
+    while ((${#todo[@]})); do
+        p=${todo[0]}
+        todo=("${todo[@]:1}")
+        stats+=(/proc/"$p"/task/*/stat)
+        # shellcheck disable=SC2207
+        todo+=($(pgrep -P "$p" 2>/dev/null || true))
+    done
+    cat "${stats[@]}" 2>/dev/null |
         awk -v hz="$hz" '{ sub(/.*\) /, ""); t = $12 + $13; if (t > m) m = t } END { printf "%.3f", m / hz }'
 }
 
