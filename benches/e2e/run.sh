@@ -183,19 +183,27 @@ run_bench() {
 
 keep() { [[ -z $out_dir ]] || cp "$work"/"$1"* "$out_dir"/ 2>/dev/null || true; }
 
-# tree_cpu PID: CPU seconds (user + system) PID and its descendants have used so far, from
-# /proc (empty where there is none). For the router, which reports no CPU time of its own.
-tree_cpu() {
-    local hz ticks=0 p todo=("$1")
-    [[ -r /proc/$1/stat ]] && hz=$(getconf CLK_TCK 2>/dev/null) || return 0
+# tree_pids PID: PID and its descendants that are still there, one a line.
+tree_pids() {
+    local p todo=("$1")
     while ((${#todo[@]})); do
         p=${todo[0]}
         todo=("${todo[@]:1}")
         [[ -r /proc/$p/stat ]] || continue
-        # The command name may hold spaces: fields are counted after its closing parenthesis.
-        ticks=$((ticks + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        echo "$p"
         # shellcheck disable=SC2207
         todo+=($(pgrep -P "$p" 2>/dev/null || true))
+    done
+}
+
+# tree_cpu PID: CPU seconds (user + system) PID and its descendants have used so far, from
+# /proc (empty where there is none). For the router, which reports no CPU time of its own.
+tree_cpu() {
+    local hz ticks=0 p
+    [[ -r /proc/$1/stat ]] && hz=$(getconf CLK_TCK 2>/dev/null) || return 0
+    for p in $(tree_pids "$1"); do
+        # The command name may hold spaces: fields are counted after its closing parenthesis.
+        ticks=$((ticks + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
     done
     awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }'
 }
@@ -204,15 +212,9 @@ tree_cpu() {
 # where there is none). A thread near the leg's wall time is what holds the leg; none near it
 # means the leg waits.
 busiest_thread() {
-    local hz p todo=("$1") stats=()
-    [[ -d /proc/$1/task ]] && hz=$(getconf CLK_TCK 2>/dev/null) || return 0
-    while ((${#todo[@]})); do
-        p=${todo[0]}
-        todo=("${todo[@]:1}")
-        stats+=(/proc/"$p"/task/*/stat)
-        # shellcheck disable=SC2207
-        todo+=($(pgrep -P "$p" 2>/dev/null || true))
-    done
+    local hz p stats=()
+    [[ -r /proc/$1/stat ]] && hz=$(getconf CLK_TCK 2>/dev/null) || return 0
+    for p in $(tree_pids "$1"); do stats+=(/proc/"$p"/task/*/stat); done
     cat "${stats[@]}" 2>/dev/null |
         awk -v hz="$hz" '{ sub(/.*\) /, ""); t = $12 + $13; if (t > m) m = t } END { printf "%.3f", m / hz }'
 }
