@@ -116,9 +116,24 @@ if [[ -z $router_skip && ! -f $router_template ]]; then
 fi
 
 # --- helpers -----------------------------------------------------------------------------------
+# listening_on NAME ERRFILE PID: waits (10 s, while PID lives) for the line "NAME listening on
+# ADDR" that NAME prints first on stderr, and prints ADDR; fails if none comes (which, assigned
+# under `set -e`, ends the script).
+listening_on() {
+    local name=$1 err=$2 pid=$3 i line=""
+    for ((i = 0; i < 100; i++)); do
+        line=$(head -n1 "$err" 2>/dev/null || true)
+        [[ $line == "$name listening on "* ]] && { echo "${line#"$name" listening on }"; return; }
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "$name did not start: $(cat "$err")" >&2
+    exit 1
+}
+
 # start_sim NAME: starts smpp-sim on a free port; sets sim_pid and sim_addr.
 start_sim() {
-    local name=$1 i line=""
+    local name=$1
     # --duration bounds its life even if this script is killed with SIGKILL.
     # E2E_SIM_ARGS: more smpp-sim flags for both legs (e.g. "--stray-dlr-share 0.01").
     # shellcheck disable=SC2086
@@ -127,17 +142,7 @@ start_sim() {
         >"$work/$name-sim.json" 2>"$work/$name-sim.err" &
     sim_pid=$!
     pids+=("$sim_pid")
-    for ((i = 0; i < 100; i++)); do
-        line=$(head -n1 "$work/$name-sim.err" 2>/dev/null || true)
-        [[ $line == "smpp-sim listening on "* ]] && break
-        kill -0 "$sim_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [[ $line == "smpp-sim listening on "* ]] || {
-        echo "smpp-sim did not start: $(cat "$work/$name-sim.err")" >&2
-        exit 1
-    }
-    sim_addr=${line#smpp-sim listening on }
+    sim_addr=$(listening_on smpp-sim "$work/$name-sim.err" "$sim_pid")
 }
 
 # free_port: a port on 127.0.0.1 nothing listens on (for listeners that cannot take port 0).
@@ -219,6 +224,18 @@ busiest_thread() {
         awk -v hz="$hz" '{ sub(/.*\) /, ""); t = $12 + $13; if (t > m) m = t } END { printf "%.3f", m / hz }'
 }
 
+# measured_leg NAME ADDR PID: runs the bench against ADDR, where PID (the process in the middle)
+# listens, and sets NAME_status, NAME_wall, NAME_cpu and NAME_thread.
+measured_leg() {
+    local started
+    started=${EPOCHREALTIME:-}
+    run_bench "$1" "$2"
+    printf -v "$1_status" '%s' "$bench_status"
+    printf -v "$1_wall" '%s' "$(wall_since "$started")"
+    printf -v "$1_cpu" '%s' "$(tree_cpu "$3")"
+    printf -v "$1_thread" '%s' "$(busiest_thread "$3")"
+}
+
 # --- the legs ----------------------------------------------------------------------------------
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 # wall_since START: seconds since START (an $EPOCHREALTIME reading, "" without bash 5).
@@ -243,20 +260,8 @@ if [[ -n $relay_bin ]]; then
     "$relay_bin" 127.0.0.1:0 "$sim_addr" "$((leg_timeout + 120))" 2>"$work/relay.err" &
     relay_pid=$!
     pids+=("$relay_pid")
-    relay_addr=""
-    for ((i = 0; i < 100; i++)); do
-        line=$(head -n1 "$work/relay.err" 2>/dev/null || true)
-        [[ $line == "e2e-relay listening on "* ]] && { relay_addr=${line#e2e-relay listening on }; break; }
-        kill -0 "$relay_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [[ -n $relay_addr ]] || { echo "e2e-relay did not start: $(cat "$work/relay.err")" >&2; exit 1; }
-    relay_started=${EPOCHREALTIME:-}
-    run_bench relay "$relay_addr"
-    relay_status=$bench_status
-    relay_wall=$(wall_since "$relay_started")
-    relay_cpu=$(tree_cpu "$relay_pid")
-    relay_thread=$(busiest_thread "$relay_pid")
+    relay_addr=$(listening_on e2e-relay "$work/relay.err" "$relay_pid")
+    measured_leg relay "$relay_addr" "$relay_pid"
     stop "$relay_pid"
     stop "$sim_pid"
     keep relay
@@ -277,12 +282,7 @@ if [[ -z $router_skip ]]; then
     router_pid=$!
     pids+=("$router_pid")
     if wait_port "$router_addr" "$router_pid"; then
-        router_started=${EPOCHREALTIME:-}
-        run_bench router "$router_addr"
-        router_status=$bench_status
-        router_wall=$(wall_since "$router_started")
-        router_cpu=$(tree_cpu "$router_pid")
-        router_thread=$(busiest_thread "$router_pid")
+        measured_leg router "$router_addr" "$router_pid"
     else
         router_skip="smpp-router did not listen on $router_addr: $(tail -n3 "$work/router.log")"
     fi
