@@ -363,20 +363,43 @@ printf '| CPU per message, smpp-sim (µs) | %s | %s | %s | %s | %s |\n' "$(per_m
     "$(ratio "$l_sim" "$d_sim")" "$(ratio "$r_sim" "$d_sim")"
 printf '| CPU per message, the process in the middle (µs) | | %s | %s | | |\n' \
     "$(per_message "${relay_cpu:-}")" "$(per_message "${router_cpu:-}")"
-busy() { # busy WALL CPU... : CPU seconds over wall seconds ("–" when any is missing)
-    local wall=$1 c sum=0
-    shift
-    [[ -z $wall ]] && { echo "–"; return; }
+cpu_sum() { # cpu_sum CPU... : the sum of CPU seconds (nothing when any is missing)
+    local c sum=0
     for c in "$@"; do
-        [[ -z $c ]] && { echo "–"; return; }
+        [[ -z $c ]] && return 0
         sum=$(awk -v a="$sum" -v b="$c" 'BEGIN { print a + b }')
     done
+    echo "$sum"
+}
+busy() { # busy WALL CPU... : CPU seconds over wall seconds ("–" when any is missing)
+    local wall=$1 sum
+    shift
+    sum=$(cpu_sum "$@")
+    [[ -z $wall || -z $sum ]] && { echo "–"; return; }
     awk -v s="$sum" -v w="$wall" 'BEGIN { if (w > 0) printf "%.2f", s / w; else print "–" }'
 }
 printf '| cores busy over the leg (of %s) | %s | %s | %s | | |\n' "$(nproc)" \
     "$(busy "${direct_wall:-}" "$d_bench" "$d_sim")" \
     "$([[ -n $relay_bin ]] && busy "${relay_wall:-}" "$l_bench" "$l_sim" "${relay_cpu:-}" || echo "–")" \
     "$(busy "${router_wall:-}" "$r_bench" "$r_sim" "${router_cpu:-}")"
+# The rate each leg would reach if it kept every core busy at the CPU per message it spent:
+# cores ÷ (the processes' CPU per message). No scheduling, batching or waiting can take a leg
+# past it; only spending less CPU per message can. Its ratios are to direct's actual rate,
+# the one the target compares against, so the router column says how far the router leg
+# could get by keeping the machine busier alone (benches/e2e/README.md).
+ceiling() { # ceiling CPU... : messages/s with every core busy (nothing when any is missing)
+    local sum
+    sum=$(cpu_sum "$@")
+    [[ -z $sum ]] && return 0
+    awk -v s="$sum" -v n="$count" -v k="$(nproc)" 'BEGIN { if (s > 0) printf "%.0f", k * n / s }'
+}
+d_ceiling=$(ceiling "$d_bench" "$d_sim")
+l_ceiling=$([[ -n $relay_bin ]] && ceiling "$l_bench" "$l_sim" "${relay_cpu:-}" || true)
+r_ceiling=$(ceiling "$r_bench" "$r_sim" "${router_cpu:-}")
+d_rate=$(metric '.throughput' "$work/direct.json")
+printf '| messages/s with every core busy (ratios: to direct'"'"'s actual messages/s) | %s | %s | %s | %s | %s |\n' \
+    "$(fmt "$d_ceiling")" "$(fmt "$l_ceiling")" "$(fmt "$r_ceiling")" \
+    "$(ratio "$l_ceiling" "$d_rate")" "$(ratio "$r_ceiling" "$d_rate")"
 # The tools run on one runtime thread each (with the default tool_workers): their CPU over the
 # wall time is that thread's share.
 share() { # share WALL CPU: CPU seconds as a percentage of WALL ("–" when either is missing)
