@@ -383,10 +383,10 @@ printf '| cores busy over the leg (of %s) | %s | %s | %s | | |\n' "$(nproc)" \
     "$([[ -n $relay_bin ]] && busy "${relay_wall:-}" "$l_bench" "$l_sim" "${relay_cpu:-}" || echo "–")" \
     "$(busy "${router_wall:-}" "$r_bench" "$r_sim" "${router_cpu:-}")"
 # The rate each leg would reach if it kept every core busy at the CPU per message it spent:
-# cores ÷ (the processes' CPU per message). No scheduling, batching or waiting can take a leg
-# past it; only spending less CPU per message can. Its ratios are to direct's actual rate,
-# the one the target compares against, so the router column says how far the router leg
-# could get by keeping the machine busier alone (benches/e2e/README.md).
+# cores ÷ (its processes' CPU per message). No scheduling, batching or waiting takes a leg past
+# it; only spending less CPU per message does. Its ratio is the legs' ratio of CPU per message,
+# so the messages/s ratio above differs from it only by how busy each leg kept the cores
+# (benches/e2e/README.md).
 ceiling() { # ceiling CPU... : messages/s with every core busy (nothing when any is missing)
     local sum
     sum=$(cpu_sum "$@")
@@ -396,10 +396,9 @@ ceiling() { # ceiling CPU... : messages/s with every core busy (nothing when any
 d_ceiling=$(ceiling "$d_bench" "$d_sim")
 l_ceiling=$([[ -n $relay_bin ]] && ceiling "$l_bench" "$l_sim" "${relay_cpu:-}" || true)
 r_ceiling=$(ceiling "$r_bench" "$r_sim" "${router_cpu:-}")
-d_rate=$(metric '.throughput' "$work/direct.json")
-printf '| messages/s with every core busy (ratios: to direct'"'"'s actual messages/s) | %s | %s | %s | %s | %s |\n' \
+printf '| messages/s with every core busy (cores ÷ CPU per message) | %s | %s | %s | %s | %s |\n' \
     "$(fmt "$d_ceiling")" "$(fmt "$l_ceiling")" "$(fmt "$r_ceiling")" \
-    "$(ratio "$l_ceiling" "$d_rate")" "$(ratio "$r_ceiling" "$d_rate")"
+    "$(ratio "$l_ceiling" "$d_ceiling")" "$(ratio "$r_ceiling" "$d_ceiling")"
 # The tools run on one runtime thread each (with the default tool_workers): their CPU over the
 # wall time is that thread's share.
 share() { # share WALL CPU: CPU seconds as a percentage of WALL ("–" when either is missing)
