@@ -384,9 +384,9 @@ printf '| cores busy over the leg (of %s) | %s | %s | %s | | |\n' "$(nproc)" \
     "$(busy "${router_wall:-}" "$r_bench" "$r_sim" "${router_cpu:-}")"
 # The rate each leg would reach if it kept every core busy at the CPU per message it spent:
 # cores ÷ (its processes' CPU per message). No scheduling, batching or waiting takes a leg past
-# it; only spending less CPU per message does. Its ratio is the legs' ratio of CPU per message,
-# so the messages/s ratio above differs from it only by how busy each leg kept the cores
-# (benches/e2e/README.md).
+# it. Its ratio is the legs' ratio of CPU per message, so the messages/s ratio above differs
+# from it only by how busy each leg kept the cores. A bound, not a forecast: a leg that spends
+# less per message need not keep the same cores busy (benches/e2e/README.md).
 ceiling() { # ceiling CPU... : messages/s with every core busy (nothing when any is missing)
     local sum
     sum=$(cpu_sum "$@")
